@@ -1,0 +1,284 @@
+//! Bearer tokens: verifying them into a `Principal`, minting them for `incidentd
+//! token`, and the scope rules every use case checks.
+
+use std::{fs, path::Path, time::Duration};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::Error;
+
+/// The scopes of the original API, plus `INCIDENT_ADMIN` for reference data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Incident,
+    IncidentRead,
+    IncidentCreate,
+    IncidentAdmin,
+}
+
+impl Scope {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scope::Incident => "INCIDENT",
+            Scope::IncidentRead => "INCIDENT_READ",
+            Scope::IncidentCreate => "INCIDENT_CREATE",
+            Scope::IncidentAdmin => "INCIDENT_ADMIN",
+        }
+    }
+
+    /// Exact, case-sensitive match: `INCIDENT_READX` or `incident` grant nothing.
+    fn parse(raw: &str) -> Option<Self> {
+        [
+            Scope::Incident,
+            Scope::IncidentRead,
+            Scope::IncidentCreate,
+            Scope::IncidentAdmin,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+/// Scopes that allow each kind of call.
+pub mod allow {
+    use super::Scope::{self, *};
+    pub const CREATE_INCIDENT: &[Scope] = &[IncidentCreate, Incident];
+    pub const READ_INCIDENT: &[Scope] = &[IncidentRead, Incident];
+    pub const UPDATE_INCIDENT: &[Scope] = &[Incident];
+    pub const WRITE_REFERENCE: &[Scope] = &[IncidentAdmin];
+    pub const READ_REFERENCE: &[Scope] = &[Incident, IncidentRead, IncidentCreate, IncidentAdmin];
+}
+
+/// Who is calling: the verified claims of the bearer token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant_id: Uuid,
+    /// The token's `sub`: the actor, recorded as `createdBy`.
+    pub subject: Uuid,
+    /// The token's `name`, recorded as `creator`.
+    pub name: Option<String>,
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Refuses the call unless the principal holds one of `allowed`.
+    pub fn require(&self, allowed: &[Scope]) -> Result<(), Error> {
+        if allowed.iter().any(|s| self.scopes.contains(s)) {
+            Ok(())
+        } else {
+            Err(Error::MissingScope {
+                allowed: allowed.iter().map(|s| s.as_str()).collect(),
+            })
+        }
+    }
+
+    /// The display name recorded as `creator`: the token's `name`, else its `sub`.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.subject.to_string())
+    }
+}
+
+/// The claims incidentd reads and writes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub tenant_id: String,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// How tokens are verified: one key, one family of algorithms, optional iss/aud.
+pub struct Verifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// Where the verification key comes from.
+pub enum KeySource<'a> {
+    Hs256Secret(&'a [u8]),
+    PublicKeyPem(&'a Path),
+}
+
+impl Verifier {
+    pub fn new(source: KeySource<'_>, issuer: Option<&str>, audience: Option<&str>) -> anyhow::Result<Self> {
+        let (key, algorithm) = match source {
+            KeySource::Hs256Secret(secret) => {
+                anyhow::ensure!(secret.len() >= 32, "the HS256 secret must be at least 32 bytes");
+                (DecodingKey::from_secret(secret), Algorithm::HS256)
+            }
+            KeySource::PublicKeyPem(path) => {
+                let pem = fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                match DecodingKey::from_rsa_pem(&pem) {
+                    Ok(key) => (key, Algorithm::RS256),
+                    Err(_) => (
+                        DecodingKey::from_ec_pem(&pem).map_err(|e| {
+                            anyhow::anyhow!("{} is neither an RSA nor a P-256 public key: {e}", path.display())
+                        })?,
+                        Algorithm::ES256,
+                    ),
+                }
+            }
+        };
+        // Exactly one algorithm: `none`, and HS/RS confusion, are refused by construction.
+        let mut validation = Validation::new(algorithm);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(issuer) = issuer {
+            validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        match audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.required_spec_claims.insert("aud".into());
+            }
+            None => validation.validate_aud = false,
+        }
+        Ok(Self { key, validation })
+    }
+
+    /// Verifies `authorization` metadata (`Bearer <jwt>`) into a principal.
+    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Error> {
+        let header = header.ok_or_else(|| unauthenticated("missing bearer token in the authorization metadata"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| unauthenticated("the authorization metadata must be `Bearer <token>`"))?;
+        self.verify(token.trim())
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind::*;
+            let why = match e.kind() {
+                ExpiredSignature => "the token has expired",
+                ImmatureSignature => "the token is not valid yet",
+                InvalidIssuer => "the token has the wrong issuer",
+                InvalidAudience => "the token has the wrong audience",
+                InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
+                InvalidSignature => "the token signature does not verify",
+                MissingRequiredClaim(_) => "the token lacks a required claim (exp, sub, iss or aud)",
+                _ => "the token is malformed",
+            };
+            unauthenticated(why)
+        })?;
+        let claims = data.claims;
+        let tenant_id =
+            Uuid::try_parse(&claims.tenant_id).map_err(|_| unauthenticated("the token's tenant_id must be a UUID"))?;
+        let subject = Uuid::try_parse(&claims.sub).map_err(|_| unauthenticated("the token's sub must be a UUID"))?;
+        Ok(Principal {
+            tenant_id,
+            subject,
+            name: claims.name.filter(|n| !n.trim().is_empty()),
+            scopes: claims.scope.split(' ').filter_map(Scope::parse).collect(),
+        })
+    }
+}
+
+fn unauthenticated(why: &str) -> Error {
+    Error::Unauthenticated(why.to_owned())
+}
+
+/// Signs tokens: for `incidentd token`, the demo token and tests.
+pub struct Signer {
+    key: EncodingKey,
+    algorithm: Algorithm,
+}
+
+impl Signer {
+    pub fn hs256(secret: &[u8]) -> Self {
+        Self {
+            key: EncodingKey::from_secret(secret),
+            algorithm: Algorithm::HS256,
+        }
+    }
+
+    /// An RS256 or ES256 signer from a PEM private key.
+    pub fn from_private_pem(pem: &[u8]) -> anyhow::Result<Self> {
+        if let Ok(key) = EncodingKey::from_rsa_pem(pem) {
+            return Ok(Self {
+                key,
+                algorithm: Algorithm::RS256,
+            });
+        }
+        let key = EncodingKey::from_ec_pem(pem).map_err(|e| anyhow::anyhow!("not an RSA or P-256 private key: {e}"))?;
+        Ok(Self {
+            key,
+            algorithm: Algorithm::ES256,
+        })
+    }
+
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        Ok(jsonwebtoken::encode(&Header::new(self.algorithm), claims, &self.key)?)
+    }
+}
+
+/// The claims of a new token valid for `ttl` from now.
+pub fn claims_for(tenant_id: Uuid, subject: Uuid, scope: &str, name: Option<String>, ttl: Duration) -> Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    Claims {
+        sub: subject.to_string(),
+        tenant_id: tenant_id.to_string(),
+        scope: scope.to_owned(),
+        name,
+        exp: now + ttl.as_secs(),
+        iat: Some(now),
+        iss: None,
+        aud: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn token(scope: &str, ttl: Duration) -> String {
+        let claims = claims_for(Uuid::now_v7(), Uuid::now_v7(), scope, None, ttl);
+        Signer::hs256(SECRET).sign(&claims).unwrap()
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::new(KeySource::Hs256Secret(SECRET), None, None).unwrap()
+    }
+
+    #[test]
+    fn scopes_match_exactly() {
+        let principal = verifier()
+            .verify(&token(
+                "INCIDENT_READX incident,INCIDENT INCIDENT_READ",
+                Duration::from_secs(60),
+            ))
+            .unwrap();
+        assert_eq!(principal.scopes, [Scope::IncidentRead]);
+        assert!(principal.require(allow::UPDATE_INCIDENT).is_err());
+        assert!(principal.require(allow::READ_INCIDENT).is_ok());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_refused() {
+        let signed = token("INCIDENT", Duration::from_secs(60));
+        let payload = signed.split('.').nth(1).unwrap();
+        // {"alg":"none","typ":"JWT"}
+        let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert!(matches!(verifier().verify(&unsigned), Err(Error::Unauthenticated(_))));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(Verifier::new(KeySource::Hs256Secret(b"short"), None, None).is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! Configuration from flags and environment: one struct per concern, with the
+//! embedded defaults, and secrets kept out of `Debug` output.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::Args;
+
+/// Where the data lives and how callers are authenticated; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Directory for the embedded database and the development signing key.
+    #[arg(long, env = "INCIDENTD_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`. Default: a SQLite file
+    /// `incidents.db` in the data directory, created on first start.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<Redacted>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Verify HS256 tokens with this shared secret (at least 32 bytes).
+    #[arg(
+        long,
+        env = "INCIDENTD_AUTH_HS256_SECRET",
+        hide_env_values = true,
+        conflicts_with = "auth_public_key"
+    )]
+    pub auth_hs256_secret: Option<Redacted>,
+    /// Verify RS256 or ES256 tokens with this PEM public key file.
+    #[arg(long, env = "INCIDENTD_AUTH_PUBLIC_KEY", value_name = "PEM_FILE")]
+    pub auth_public_key: Option<PathBuf>,
+    /// Require this `iss` claim.
+    #[arg(long, env = "INCIDENTD_AUTH_ISSUER")]
+    pub auth_issuer: Option<String>,
+    /// Require this `aud` claim.
+    #[arg(long, env = "INCIDENTD_AUTH_AUDIENCE")]
+    pub auth_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Serve {
+    /// Address of the gRPC server.
+    #[arg(long, env = "INCIDENTD_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A string that never shows in logs or `Debug` output (secrets, database URLs
+/// with passwords).
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl Common {
+    /// The configuration the library starts from.
+    pub fn to_config(&self) -> crate::Config {
+        let key = match (&self.auth.auth_hs256_secret, &self.auth.auth_public_key) {
+            (Some(secret), _) => crate::AuthKey::Hs256Secret(secret.0.clone().into_bytes()),
+            (None, Some(path)) => crate::AuthKey::PublicKeyPem(path.clone()),
+            (None, None) => crate::AuthKey::Development,
+        };
+        crate::Config {
+            database_url: self.database_url.as_ref().map(|u| u.0.clone()),
+            data_dir: self.data_dir.clone(),
+            auth: crate::AuthConfig {
+                key,
+                issuer: self.auth.auth_issuer.clone(),
+                audience: self.auth.auth_audience.clone(),
+            },
+        }
+    }
+}

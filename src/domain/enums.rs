@@ -1,0 +1,86 @@
+//! The closed vocabularies of the register. Each is stored and shown under its
+//! original API name (`MANUAL`, `YES`, `USER`, `SINGLE_SELECT`, ...).
+
+use strum::{EnumString, IntoStaticStr};
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr)]
+        #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The original API's name of this value.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// Where an incident came from. `None` is only ever shown, never accepted.
+    SourceType { Manual, Assessment, Webform, Integration, None }
+);
+vocabulary!(
+    /// Whether authorities or individuals must be notified.
+    NotificationNeeded { Yes, No, Unknown }
+);
+vocabulary!(
+    /// A directory entry: a user or a user group.
+    AssigneeKind { User, Group }
+);
+vocabulary!(
+    /// The kind of a custom attribute.
+    AttributeKind { Text, SingleSelect, MultiSelect }
+);
+vocabulary!(
+    /// Whether an incident is still being worked on.
+    IncidentStatus { Open, Closed }
+);
+
+/// Parses an optional vocabulary name from a request: absent means `default`,
+/// and only the names in `accepted` are allowed.
+pub fn parse_choice<T>(raw: Option<&str>, default: T, accepted: &[T]) -> Result<T, String>
+where
+    T: Copy + PartialEq + std::str::FromStr + Into<&'static str>,
+{
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.parse::<T>() {
+        Ok(value) if accepted.contains(&value) => Ok(value),
+        _ => {
+            let names: Vec<&'static str> = accepted.iter().map(|v| (*v).into()).collect();
+            Err(format!(
+                "must be one of {}, got {}",
+                names.join(", "),
+                super::text::shorten(raw)
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(SourceType::Webform.as_str(), "WEBFORM");
+        assert_eq!(
+            "SINGLE_SELECT".parse::<AttributeKind>(),
+            Ok(AttributeKind::SingleSelect)
+        );
+    }
+
+    #[test]
+    fn none_is_not_a_request_source_type() {
+        let accepted = [SourceType::Manual, SourceType::Assessment];
+        assert_eq!(
+            parse_choice(None, SourceType::Manual, &accepted),
+            Ok(SourceType::Manual)
+        );
+        assert!(parse_choice(Some("NONE"), SourceType::Manual, &accepted).is_err());
+        assert!(parse_choice(Some("manual"), SourceType::Manual, &accepted).is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! The one error type of every use case, and the collector of field violations.
+//!
+//! Transports map `Error` exhaustively to their own status codes; nothing here
+//! knows about gRPC or HTTP.
+
+use std::fmt;
+
+/// One problem with one field of a request, `field` being its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Collects every violation of a request, so that all are reported at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Keeps the value of a fallible parse, recording its violation under `field`.
+    pub fn check<T>(&mut self, field: impl Into<String>, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(description) => {
+                self.add(field, description);
+                None
+            }
+        }
+    }
+
+    /// Moves every violation of `other` here, with `prefix.` before its path.
+    pub fn absorb(&mut self, prefix: &str, other: Violations) {
+        for violation in other.0 {
+            self.add(join_path(prefix, &violation.field), violation.description);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The refusal carrying every recorded violation.
+    pub fn into_error(self) -> Error {
+        Error::InvalidArgument(self.0)
+    }
+
+    pub fn into_vec(self) -> Vec<FieldViolation> {
+        self.0
+    }
+}
+
+fn join_path(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{field}"),
+    }
+}
+
+/// What kind of thing was not found, for the message and the error reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Incident,
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Incident => f.write_str("incident"),
+        }
+    }
+}
+
+/// Why a use case refused or failed. Messages are safe to show to callers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request has {} invalid field(s)", .0.len())]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{resource} {id} not found")]
+    NotFound { resource: Resource, id: String },
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("this call needs one of the scopes {}", .allowed.join(", "))]
+    MissingScope { allowed: Vec<&'static str> },
+    #[error("the database is unavailable; retry later")]
+    Unavailable,
+    /// The cause is logged where it happens and never shown to callers.
+    #[error("internal error")]
+    Internal,
+}
+
+impl Error {
+    /// A request that is refused because of a single field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut violations = Violations::new();
+        violations.add(field, description);
+        Error::InvalidArgument(violations.into_vec())
+    }
+
+    /// Prefixes the field paths of an `InvalidArgument` (e.g. with `incident`).
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Error::InvalidArgument(list) => {
+                let mut violations = Violations::new();
+                violations.absorb(prefix, Violations(list));
+                Error::InvalidArgument(violations.into_vec())
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absorb_prefixes_paths() {
+        let mut inner = Violations::new();
+        inner.add("name", "required");
+        inner.add("", "whole body");
+        let mut outer = Violations::new();
+        outer.absorb("incident", inner);
+        let fields: Vec<_> = outer.into_vec().into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["incident.name", "incident"]);
+    }
+
+    #[test]
+    fn into_error_reports_every_violation() {
+        let mut violations = Violations::new();
+        violations.add("a", "x");
+        violations.add("b", "y");
+        match violations.into_error() {
+            Error::InvalidArgument(list) => assert_eq!(list.len(), 2),
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The jurisdiction catalogue: every ISO 3166-1 country by alpha-3 code, with the
+//! ISO 3166-2 states, territories and provinces of USA and CAN in place of the
+//! countries themselves. Data comes from the `rust_iso3166` crate; ids are UUID v5
+//! of the codes, so they are the same for every tenant and every release.
+
+use std::{collections::HashMap, sync::LazyLock};
+
+use uuid::Uuid;
+
+/// Countries whose jurisdictions are their states or provinces.
+const SUBDIVIDED: [&str; 2] = ["USA", "CAN"];
+
+/// Namespace of jurisdiction ids (a UUID v5 of "incidentd:jurisdiction" in the URL namespace).
+static NAMESPACE: LazyLock<Uuid> = LazyLock::new(|| Uuid::new_v5(&Uuid::NAMESPACE_URL, b"incidentd:jurisdiction"));
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jurisdiction {
+    pub id: Uuid,
+    /// ISO 3166-1 alpha-3.
+    pub country_code: &'static str,
+    pub country_name: &'static str,
+    /// The ISO 3166-2 code without its country prefix (`CA` for `US-CA`).
+    pub state_province_code: Option<&'static str>,
+    pub state_province_name: Option<&'static str>,
+}
+
+struct Catalogue {
+    entries: Vec<Jurisdiction>,
+    by_id: HashMap<Uuid, usize>,
+    /// Keyed by `USA-CA` or `DEU`, the same key the id is made from.
+    by_code: HashMap<String, usize>,
+}
+
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(build_catalogue);
+
+fn build_catalogue() -> Catalogue {
+    let mut entries = Vec::new();
+    for country in rust_iso3166::ALL {
+        if !SUBDIVIDED.contains(&country.alpha3) {
+            entries.push(entry(country, None));
+            continue;
+        }
+        for subdivision in country.subdivisions().unwrap_or_default() {
+            entries.push(entry(country, Some(subdivision)));
+        }
+    }
+    entries.sort_by(|a, b| (a.country_code, a.state_province_code).cmp(&(b.country_code, b.state_province_code)));
+    let by_id = entries.iter().enumerate().map(|(i, j)| (j.id, i)).collect();
+    let by_code = entries
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (code_key(j.country_code, j.state_province_code), i))
+        .collect();
+    Catalogue {
+        entries,
+        by_id,
+        by_code,
+    }
+}
+
+fn entry(
+    country: &rust_iso3166::CountryCode,
+    subdivision: Option<&rust_iso3166::iso3166_2::Subdivision>,
+) -> Jurisdiction {
+    let state_code = subdivision.map(|s| s.region_code);
+    let key = code_key(country.alpha3, state_code);
+    Jurisdiction {
+        id: Uuid::new_v5(&NAMESPACE, key.as_bytes()),
+        country_code: country.alpha3,
+        country_name: country.name,
+        state_province_code: state_code,
+        state_province_name: subdivision.map(|s| s.name),
+    }
+}
+
+fn code_key(country: &str, state: Option<&str>) -> String {
+    match state {
+        Some(state) => format!("{country}-{state}"),
+        None => country.to_owned(),
+    }
+}
+
+/// Every jurisdiction, or those of one country, ordered by country and state code.
+pub fn list(country_code: Option<&str>) -> Vec<Jurisdiction> {
+    let wanted = country_code.map(str::to_ascii_uppercase);
+    CATALOGUE
+        .entries
+        .iter()
+        .filter(|j| wanted.as_deref().is_none_or(|c| j.country_code == c))
+        .cloned()
+        .collect()
+}
+
+/// A jurisdiction by id.
+pub fn by_id(id: Uuid) -> Option<&'static Jurisdiction> {
+    CATALOGUE.by_id.get(&id).map(|&i| &CATALOGUE.entries[i])
+}
+
+/// Whether `code` is an alpha-3 country code of the catalogue (any case).
+pub fn is_country(code: &str) -> bool {
+    rust_iso3166::from_alpha3(&code.to_ascii_uppercase()).is_some()
+}
+
+/// A jurisdiction request as it arrives: every part optional.
+#[derive(Debug, Clone, Default)]
+pub struct JurisdictionRef {
+    pub jurisdiction_id: Option<String>,
+    pub country_code: String,
+    pub state_province_code: Option<String>,
+}
+
+/// Finds the jurisdiction a request names. Violations name the sub-field
+/// (`countryCode`, `stateProvinceCode`, `jurisdictionId`).
+pub fn resolve(request: &JurisdictionRef) -> Result<&'static Jurisdiction, Vec<(&'static str, String)>> {
+    let by_id = match request.jurisdiction_id.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => match super::text::parse_uuid(raw).map(by_id) {
+            Ok(Some(found)) => Some(found),
+            Ok(None) => return Err(vec![("jurisdictionId", "is not in the jurisdiction catalogue".into())]),
+            Err(e) => return Err(vec![("jurisdictionId", e)]),
+        },
+    };
+    let country = request.country_code.to_ascii_uppercase();
+    let state = request
+        .state_province_code
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_uppercase);
+    if let Some(found) = by_id {
+        return agree(found, &country, state.as_deref());
+    }
+    let country = if country.is_empty() { "USA".to_owned() } else { country };
+    by_codes(&country, state.as_deref())
+}
+
+fn by_codes(country: &str, state: Option<&str>) -> Result<&'static Jurisdiction, Vec<(&'static str, String)>> {
+    if !is_country(country) {
+        return Err(vec![(
+            "countryCode",
+            format!(
+                "must be an ISO 3166 alpha-3 country code such as USA or DEU, got {}",
+                super::text::shorten(country)
+            ),
+        )]);
+    }
+    let subdivided = SUBDIVIDED.contains(&country);
+    match (subdivided, state) {
+        (true, None) => Err(vec![(
+            "stateProvinceCode",
+            format!("is required when countryCode is {country}"),
+        )]),
+        (false, Some(_)) => Err(vec![(
+            "stateProvinceCode",
+            format!("must be left out for {country}: only USA and CAN have state or province jurisdictions"),
+        )]),
+        _ => CATALOGUE
+            .by_code
+            .get(&code_key(country, state))
+            .map(|&i| &CATALOGUE.entries[i])
+            .ok_or_else(|| {
+                vec![(
+                    "stateProvinceCode",
+                    format!(
+                        "{} is not a state or province of {country}",
+                        super::text::shorten(state.unwrap_or_default())
+                    ),
+                )]
+            }),
+    }
+}
+
+fn agree(
+    found: &'static Jurisdiction,
+    country: &str,
+    state: Option<&str>,
+) -> Result<&'static Jurisdiction, Vec<(&'static str, String)>> {
+    let mut problems = Vec::new();
+    if !country.is_empty() && country != found.country_code {
+        problems.push((
+            "countryCode",
+            format!("does not match jurisdictionId, which is in {}", found.country_code),
+        ));
+    }
+    if state.is_some() && state != found.state_province_code {
+        problems.push(("stateProvinceCode", "does not match jurisdictionId".to_owned()));
+    }
+    if problems.is_empty() { Ok(found) } else { Err(problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(country: &str, state: Option<&str>) -> JurisdictionRef {
+        JurisdictionRef {
+            jurisdiction_id: None,
+            country_code: country.into(),
+            state_province_code: state.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn usa_and_canada_need_a_state_that_belongs_to_them() {
+        let california = resolve(&request("USA", Some("CA"))).unwrap();
+        assert_eq!(california.state_province_name, Some("California"));
+        assert_eq!(resolve(&request("CAN", Some("ON"))).unwrap().country_name, "Canada");
+        assert_eq!(resolve(&request("USA", None)).unwrap_err()[0].0, "stateProvinceCode");
+        assert_eq!(
+            resolve(&request("CAN", Some("CA"))).unwrap_err()[0].0,
+            "stateProvinceCode"
+        );
+    }
+
+    #[test]
+    fn other_countries_take_no_state() {
+        assert_eq!(resolve(&request("DEU", None)).unwrap().country_name, "Germany");
+        assert_eq!(
+            resolve(&request("DEU", Some("BY"))).unwrap_err()[0].0,
+            "stateProvinceCode"
+        );
+        assert_eq!(resolve(&request("XXX", None)).unwrap_err()[0].0, "countryCode");
+        assert_eq!(resolve(&request("DE", None)).unwrap_err()[0].0, "countryCode");
+    }
+
+    #[test]
+    fn country_defaults_to_usa() {
+        assert_eq!(resolve(&request("", Some("NY"))).unwrap().country_code, "USA");
+    }
+
+    #[test]
+    fn ids_are_stable_and_must_agree_with_codes() {
+        let texas = resolve(&request("USA", Some("TX"))).unwrap();
+        let by_id = JurisdictionRef {
+            jurisdiction_id: Some(texas.id.to_string()),
+            ..Default::default()
+        };
+        assert_eq!(resolve(&by_id).unwrap(), texas);
+        let mismatch = JurisdictionRef {
+            country_code: "CAN".into(),
+            ..by_id
+        };
+        assert_eq!(resolve(&mismatch).unwrap_err()[0].0, "countryCode");
+    }
+
+    #[test]
+    fn catalogue_lists_states_instead_of_subdivided_countries() {
+        let usa = list(Some("usa"));
+        assert!(usa.len() >= 50);
+        assert!(usa.iter().all(|j| j.state_province_code.is_some()));
+        assert_eq!(list(Some("FRA")).len(), 1);
+    }
+}

@@ -1,0 +1,13 @@
+//! Plain types and the rules of the register. Nothing here knows about gRPC,
+//! HTTP or the database: transports hand in plain fields, the store hands in
+//! reference data, and these modules decide what is valid.
+
+pub mod enums;
+pub mod error;
+pub mod incident;
+pub mod jurisdiction;
+pub mod reference;
+pub mod resolve;
+pub mod text;
+
+pub use error::{Error, FieldViolation, Resource, Violations};

@@ -1,0 +1,168 @@
+//! The gRPC transport: verify the token, translate the request, call the use
+//! case, translate the answer or the error. No rule lives here.
+
+mod convert;
+mod status;
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use crate::{
+    auth::{Principal, Verifier},
+    pb,
+    service::Service,
+};
+pub use status::to_status;
+
+/// What both gRPC services need: the use cases and the token verifier.
+#[derive(Clone)]
+pub struct Api {
+    service: Service,
+    verifier: Arc<Verifier>,
+}
+
+impl Api {
+    pub fn new(service: Service, verifier: Arc<Verifier>) -> Self {
+        Self { service, verifier }
+    }
+
+    fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        self.verifier.verify_header(header).map_err(to_status)
+    }
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+fn answer<T, U: Into<T>>(result: Result<U, crate::domain::Error>) -> Answer<T> {
+    result.map(|value| Response::new(value.into())).map_err(to_status)
+}
+
+#[tonic::async_trait]
+impl pb::incident_service_server::IncidentService for Api {
+    async fn create_incident(&self, request: Request<pb::CreateIncidentRequest>) -> Answer<pb::Incident> {
+        let principal = self.principal(&request)?;
+        let pb::CreateIncidentRequest { incident } = request.into_inner();
+        let (body, auto_assess) = match incident.map(convert::create_body) {
+            Some((body, auto_assess)) => (Some(body), auto_assess),
+            None => (None, false),
+        };
+        answer(self.service.create_incident(&principal, body, auto_assess).await)
+    }
+
+    async fn get_incident(&self, request: Request<pb::GetIncidentRequest>) -> Answer<pb::Incident> {
+        let principal = self.principal(&request)?;
+        let pb::GetIncidentRequest { incident_id } = request.into_inner();
+        answer(self.service.get_incident(&principal, &incident_id).await)
+    }
+
+    async fn update_incident(&self, request: Request<pb::UpdateIncidentRequest>) -> Answer<pb::Incident> {
+        let principal = self.principal(&request)?;
+        let pb::UpdateIncidentRequest { incident_id, incident } = request.into_inner();
+        answer(
+            self.service
+                .update_incident(&principal, &incident_id, incident.map(Into::into))
+                .await,
+        )
+    }
+}
+
+/// Converts every element of a list answer.
+fn all<T, U: Into<T>>(items: Vec<U>) -> Vec<T> {
+    items.into_iter().map(Into::into).collect()
+}
+
+#[tonic::async_trait]
+impl pb::reference_data_service_server::ReferenceDataService for Api {
+    async fn create_organization(&self, request: Request<pb::CreateOrganizationRequest>) -> Answer<pb::Organization> {
+        let principal = self.principal(&request)?;
+        let pb::CreateOrganizationRequest { name, parent_id } = request.into_inner();
+        answer(self.service.create_organization(&principal, name, parent_id).await)
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Answer<pb::ListOrganizationsResponse> {
+        let principal = self.principal(&request)?;
+        let organizations = self.service.list_organizations(&principal).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListOrganizationsResponse {
+            organizations: all(organizations),
+        }))
+    }
+
+    async fn create_incident_type(&self, request: Request<pb::CreateIncidentTypeRequest>) -> Answer<pb::IncidentType> {
+        let principal = self.principal(&request)?;
+        let pb::CreateIncidentTypeRequest { name } = request.into_inner();
+        answer(self.service.create_incident_type(&principal, name).await)
+    }
+
+    async fn list_incident_types(
+        &self,
+        request: Request<pb::ListIncidentTypesRequest>,
+    ) -> Answer<pb::ListIncidentTypesResponse> {
+        let principal = self.principal(&request)?;
+        let incident_types = self.service.list_incident_types(&principal).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListIncidentTypesResponse {
+            incident_types: all(incident_types),
+        }))
+    }
+
+    async fn create_attribute(&self, request: Request<pb::CreateAttributeRequest>) -> Answer<pb::Attribute> {
+        let principal = self.principal(&request)?;
+        let pb::CreateAttributeRequest { name, r#type, options } = request.into_inner();
+        let options = options
+            .into_iter()
+            .map(|pb::AttributeOptionInput { value, disabled }| (value, disabled))
+            .collect();
+        let kind = convert::attribute_kind_name(r#type);
+        answer(
+            self.service
+                .create_attribute(&principal, name, kind.as_deref(), options)
+                .await,
+        )
+    }
+
+    async fn list_attributes(&self, request: Request<pb::ListAttributesRequest>) -> Answer<pb::ListAttributesResponse> {
+        let principal = self.principal(&request)?;
+        let attributes = self.service.list_attributes(&principal).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListAttributesResponse {
+            attributes: all(attributes),
+        }))
+    }
+
+    async fn create_assignee(&self, request: Request<pb::CreateAssigneeRequest>) -> Answer<pb::Assignee> {
+        let principal = self.principal(&request)?;
+        let pb::CreateAssigneeRequest { name, email, r#type } = request.into_inner();
+        let kind = convert::assignee_kind_name(r#type);
+        answer(
+            self.service
+                .create_assignee(&principal, name, email, kind.as_deref())
+                .await,
+        )
+    }
+
+    async fn list_assignees(&self, request: Request<pb::ListAssigneesRequest>) -> Answer<pb::ListAssigneesResponse> {
+        let principal = self.principal(&request)?;
+        let assignees = self.service.list_assignees(&principal).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListAssigneesResponse {
+            assignees: all(assignees),
+        }))
+    }
+
+    async fn list_jurisdictions(
+        &self,
+        request: Request<pb::ListJurisdictionsRequest>,
+    ) -> Answer<pb::ListJurisdictionsResponse> {
+        let principal = self.principal(&request)?;
+        let pb::ListJurisdictionsRequest { country_code } = request.into_inner();
+        let jurisdictions = self
+            .service
+            .list_jurisdictions(&principal, country_code.as_deref())
+            .map_err(to_status)?;
+        Ok(Response::new(pb::ListJurisdictionsResponse {
+            jurisdictions: all(jurisdictions),
+        }))
+    }
+}

@@ -1,0 +1,79 @@
+//! Domain errors as gRPC statuses, with `google.rpc.BadRequest` field violations
+//! and a `google.rpc.ErrorInfo` (domain `incidentd`) on every one.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::domain::{Error, Resource};
+
+const DOMAIN: &str = "incidentd";
+
+pub fn to_status(error: Error) -> Status {
+    let message = error.to_string();
+    let mut details = ErrorDetails::new();
+    let mut metadata = HashMap::new();
+    let (code, reason, message) = match error {
+        Error::InvalidArgument(violations) => {
+            let listed: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect();
+            details.set_bad_request(
+                violations
+                    .into_iter()
+                    .map(|v| FieldViolation::new(v.field, v.description))
+                    .collect::<Vec<_>>(),
+            );
+            (
+                Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+                format!("{message}: {}", listed.join("; ")),
+            )
+        }
+        Error::NotFound { resource, id } => {
+            metadata.insert("id".to_owned(), id);
+            let reason = match resource {
+                Resource::Incident => "INCIDENT_NOT_FOUND",
+            };
+            (Code::NotFound, reason, message)
+        }
+        Error::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS", message),
+        Error::Unauthenticated(_) => (Code::Unauthenticated, "INVALID_TOKEN", message),
+        Error::MissingScope { allowed } => {
+            metadata.insert("allowedScopes".to_owned(), allowed.join(" "));
+            (Code::PermissionDenied, "MISSING_SCOPE", message)
+        }
+        Error::Unavailable => (Code::Unavailable, "DATABASE_UNAVAILABLE", message),
+        Error::Internal => (Code::Internal, "INTERNAL", message),
+    };
+    details.set_error_info(reason, DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_travel_as_bad_request_details() {
+        let status = to_status(Error::invalid("incident.name", "must not be blank"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("incident.name: must not be blank"));
+        let details = status.get_error_details();
+        let violations = &details.bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "incident.name");
+        assert_eq!(details.error_info().unwrap().domain, "incidentd");
+    }
+
+    #[test]
+    fn missing_scope_names_the_allowed_scopes() {
+        let status = to_status(Error::MissingScope {
+            allowed: vec!["INCIDENT"],
+        });
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(status.message().contains("INCIDENT"));
+        assert_eq!(status.get_error_details().error_info().unwrap().reason, "MISSING_SCOPE");
+    }
+}

@@ -1,0 +1,241 @@
+//! incidentd: a multi-tenant register of privacy incidents, served over gRPC.
+//!
+//! `build` turns a `Config` into a ready `App` (database connected and migrated,
+//! token verifier loaded, demo data seeded on a new embedded database); `serve`
+//! runs it on a bound listener until a shutdown future resolves. `main.rs` and
+//! the tests start exactly the same thing.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod grpc;
+pub mod pb;
+pub mod service;
+pub mod store;
+
+use std::{
+    fs,
+    future::Future,
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::{
+    auth::{KeySource, Signer, Verifier},
+    service::Service,
+    store::Store,
+};
+
+/// How long in-flight calls may finish after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The development signing key's file inside the data directory.
+const DEV_KEY_FILE: &str = "dev-hs256.key";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `None`: the SQLite file `incidents.db` in `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub key: AuthKey,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+#[derive(Clone)]
+pub enum AuthKey {
+    Hs256Secret(Vec<u8>),
+    PublicKeyPem(PathBuf),
+    /// A random HS256 key kept in the data directory, made on first start.
+    Development,
+}
+
+impl std::fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthKey::Hs256Secret(_) => f.write_str("Hs256Secret([redacted])"),
+            AuthKey::PublicKeyPem(path) => write!(f, "PublicKeyPem({})", path.display()),
+            AuthKey::Development => f.write_str("Development"),
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("incidents.db").display()))
+    }
+
+    /// The development key, created (mode 0600) on first use.
+    pub fn development_key(&self) -> anyhow::Result<Vec<u8>> {
+        let path = self.data_dir.join(DEV_KEY_FILE);
+        if let Ok(hex) = fs::read_to_string(&path) {
+            return decode_hex(hex.trim()).with_context(|| format!("{} is not a hex key", path.display()));
+        }
+        fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let key: [u8; 32] = rand::random();
+        write_private(&path, &encode_hex(&key))?;
+        tracing::info!(path = %path.display(), "created a development signing key");
+        Ok(key.to_vec())
+    }
+
+    /// The verifier for incoming tokens.
+    pub fn verifier(&self) -> anyhow::Result<Verifier> {
+        let auth = &self.auth;
+        match &auth.key {
+            AuthKey::Hs256Secret(secret) => Verifier::new(
+                KeySource::Hs256Secret(secret),
+                auth.issuer.as_deref(),
+                auth.audience.as_deref(),
+            ),
+            AuthKey::PublicKeyPem(path) => Verifier::new(
+                KeySource::PublicKeyPem(path),
+                auth.issuer.as_deref(),
+                auth.audience.as_deref(),
+            ),
+            AuthKey::Development => {
+                let key = self.development_key()?;
+                Verifier::new(
+                    KeySource::Hs256Secret(&key),
+                    auth.issuer.as_deref(),
+                    auth.audience.as_deref(),
+                )
+            }
+        }
+    }
+
+    /// A signer for `incidentd token`: the shared secret or the development key.
+    /// With a public key configured, the private key must be given instead.
+    pub fn signer(&self, private_key: Option<&Path>) -> anyhow::Result<Signer> {
+        if let Some(path) = private_key {
+            let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            return Signer::from_private_pem(&pem);
+        }
+        match &self.auth.key {
+            AuthKey::Hs256Secret(secret) => Ok(Signer::hs256(secret)),
+            AuthKey::Development => Ok(Signer::hs256(&self.development_key()?)),
+            AuthKey::PublicKeyPem(_) => {
+                anyhow::bail!("a public key verifies tokens but cannot sign them: pass --private-key")
+            }
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(hex: &str) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(hex.len() % 2 == 0 && hex.len() >= 64, "expected at least 64 hex digits");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(Into::into))
+        .collect()
+}
+
+/// A started application: connected, migrated, ready to serve.
+pub struct App {
+    pub service: Service,
+    pub verifier: Arc<Verifier>,
+}
+
+/// Connects, migrates, loads the verifier and seeds the demo tenant where due.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&url).await.context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    let verifier = Arc::new(config.verifier()?);
+    if matches!(config.auth.key, AuthKey::Development) && store.is_sqlite() {
+        demo::seed_if_empty(&store, config).await?;
+    }
+    Ok(App {
+        service: Service::new(store),
+        verifier,
+    })
+}
+
+/// Serves gRPC (with reflection and health) on `listener` until `shutdown`
+/// resolves, then lets in-flight calls finish for a bounded grace period.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use pb::{
+        incident_service_server::IncidentServiceServer, reference_data_service_server::ReferenceDataServiceServer,
+    };
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<IncidentServiceServer<grpc::Api>>().await;
+    health_reporter
+        .set_serving::<ReferenceDataServiceServer<grpc::Api>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stopping = stop_rx.clone();
+    let reporter = health_reporter.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        reporter.set_not_serving::<IncidentServiceServer<grpc::Api>>().await;
+        reporter
+            .set_not_serving::<ReferenceDataServiceServer<grpc::Api>>()
+            .await;
+        let _ = stop_tx.send(true);
+    });
+
+    tracing::info!(address = %listener.local_addr()?, "serving gRPC");
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(IncidentServiceServer::new(api.clone()))
+        .add_service(ReferenceDataServiceServer::new(api))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
+    let mut grace = stop_rx;
+    tokio::select! {
+        result = server => result?,
+        _ = async {
+            let _ = grace.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("in-flight calls did not finish within the grace period"),
+    }
+    app.service.store().clone().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The `incidentd` command: `serve` (the default), `migrate` and `token`.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use incidentd::{auth::claims_for, config};
+use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "incidentd",
+    version,
+    about = "A multi-tenant register of privacy incidents, served over gRPC",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no command, `incidentd` serves with these flags.
+    #[command(flatten)]
+    serve: config::Serve,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server (what a bare `incidentd` does).
+    Serve(config::Serve),
+    /// Bring the database schema up to date, then exit.
+    Migrate(config::Common),
+    /// Print a bearer token signed with the configured or development key.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    #[arg(long)]
+    tenant_id: Uuid,
+    #[arg(long)]
+    subject: Uuid,
+    /// Space-separated scopes, e.g. "INCIDENT INCIDENT_ADMIN".
+    #[arg(long)]
+    scope: String,
+    /// Display name, recorded as `creator`.
+    #[arg(long)]
+    name: Option<String>,
+    /// Lifetime, e.g. 30m, 1h, 7d.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// PEM private key (RS256 or ES256), when the server verifies with a public key.
+    #[arg(long, value_name = "PEM_FILE")]
+    private_key: Option<PathBuf>,
+    #[command(flatten)]
+    common: config::Common,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    match command {
+        Command::Serve(args) => {
+            let app = incidentd::build(&args.common.to_config()).await?;
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("binding {}", args.listen))?;
+            incidentd::serve(app, listener, shutdown_signal()).await
+        }
+        Command::Migrate(common) => {
+            let config = common.to_config();
+            let store = incidentd::store::Store::connect(&config.database_url()).await?;
+            store.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token(args) => {
+            let config = args.common.to_config();
+            let claims = claims_for(args.tenant_id, args.subject, &args.scope, args.name, args.ttl);
+            println!("{}", config.signer(args.private_key.as_deref())?.sign(&claims)?);
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,136 @@
+//! sea-orm entities: one per table of `migration.rs`. Relations are not declared;
+//! the store's queries join explicitly and always by tenant.
+
+macro_rules! entity {
+    ($module:ident, $table:literal, { $($(#[$attr:meta])* $field:ident: $ty:ty),+ $(,)? }) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model {
+                $($(#[$attr])* pub $field: $ty),+
+            }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(tenant, "tenant", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    last_incident_number: i64,
+    created_at: DateTimeUtc,
+});
+
+entity!(organization, "organization", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    name: String,
+    parent_id: Option<Uuid>,
+});
+
+entity!(incident_type, "incident_type", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    name: String,
+    name_key: String,
+});
+
+entity!(attribute, "attribute", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    name: String,
+    name_key: String,
+    kind: String,
+});
+
+entity!(attribute_option, "attribute_option", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    attribute_id: Uuid,
+    value: String,
+    value_key: String,
+    disabled: bool,
+    position: i32,
+});
+
+entity!(assignee, "assignee", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    name: String,
+    email: Option<String>,
+    kind: String,
+});
+
+entity!(incident, "incident", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    number: i64,
+    name: String,
+    description: Option<String>,
+    incident_type_id: Uuid,
+    org_group_id: Uuid,
+    date_occurred: Option<DateTimeUtc>,
+    date_discovered: Option<DateTimeUtc>,
+    deadline: Option<DateTimeUtc>,
+    date_closed: Option<DateTimeUtc>,
+    source_type: String,
+    root_cause: Option<String>,
+    notification_needed: String,
+    status: String,
+    auto_assess_jurisdictions: bool,
+    created_by: Uuid,
+    creator: String,
+    created_at: DateTimeUtc,
+    updated_at: DateTimeUtc,
+    revision: i64,
+});
+
+entity!(incident_attribute_value, "incident_attribute_value", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    position: i32,
+    tenant_id: Uuid,
+    attribute_id: Uuid,
+    option_id: Option<Uuid>,
+    text_value: Option<String>,
+});
+
+entity!(incident_assignee, "incident_assignee", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    position: i32,
+    tenant_id: Uuid,
+    assignee_id: Uuid,
+    email: Option<String>,
+});
+
+entity!(incident_jurisdiction, "incident_jurisdiction", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    position: i32,
+    tenant_id: Uuid,
+    jurisdiction_id: Uuid,
+    country_code: String,
+    state_province_code: Option<String>,
+});

@@ -1,0 +1,461 @@
+//! The schema, as code: run at start, by `incidentd migrate` and by the tests.
+//!
+//! Every table carries `tenant_id`. References between tenant data are composite
+//! foreign keys on `(tenant_id, id)`, so the database itself refuses a row that
+//! points into another tenant.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateRegister)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct CreateRegister;
+
+#[derive(DeriveIden)]
+enum Tenant {
+    Table,
+    Id,
+    LastIncidentNumber,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Organization {
+    Table,
+    Id,
+    TenantId,
+    Name,
+    ParentId,
+}
+
+#[derive(DeriveIden)]
+enum IncidentType {
+    Table,
+    Id,
+    TenantId,
+    Name,
+    NameKey,
+}
+
+#[derive(DeriveIden)]
+enum Attribute {
+    Table,
+    Id,
+    TenantId,
+    Name,
+    NameKey,
+    Kind,
+}
+
+#[derive(DeriveIden)]
+enum AttributeOption {
+    Table,
+    Id,
+    TenantId,
+    AttributeId,
+    Value,
+    ValueKey,
+    Disabled,
+    Position,
+}
+
+#[derive(DeriveIden)]
+enum Assignee {
+    Table,
+    Id,
+    TenantId,
+    Name,
+    Email,
+    Kind,
+}
+
+#[derive(DeriveIden)]
+enum Incident {
+    Table,
+    Id,
+    TenantId,
+    Number,
+    Name,
+    Description,
+    IncidentTypeId,
+    OrgGroupId,
+    DateOccurred,
+    DateDiscovered,
+    Deadline,
+    DateClosed,
+    SourceType,
+    RootCause,
+    NotificationNeeded,
+    Status,
+    AutoAssessJurisdictions,
+    CreatedBy,
+    Creator,
+    CreatedAt,
+    UpdatedAt,
+    Revision,
+}
+
+#[derive(DeriveIden)]
+enum IncidentAttributeValue {
+    Table,
+    IncidentId,
+    Position,
+    TenantId,
+    AttributeId,
+    OptionId,
+    TextValue,
+}
+
+#[derive(DeriveIden)]
+enum IncidentAssignee {
+    Table,
+    IncidentId,
+    Position,
+    TenantId,
+    AssigneeId,
+    Email,
+}
+
+#[derive(DeriveIden)]
+enum IncidentJurisdiction {
+    Table,
+    IncidentId,
+    Position,
+    TenantId,
+    JurisdictionId,
+    CountryCode,
+    StateProvinceCode,
+}
+
+/// A foreign key from `(tenant_id, column)` of `from` to the key `(tenant_id, id)` of `to`.
+fn tenant_fk<F, C, T, TT, TI>(from: F, column: C, to: T, to_tenant: TT, to_id: TI) -> ForeignKeyCreateStatement
+where
+    F: IntoIden + 'static,
+    C: IntoIden,
+    T: IntoIden + 'static,
+    TT: IntoIden,
+    TI: IntoIden,
+{
+    ForeignKey::create()
+        .from_tbl(from)
+        .from_col(Alias::new("tenant_id"))
+        .from_col(column)
+        .to_tbl(to)
+        .to_col(to_tenant)
+        .to_col(to_id)
+        .take()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateRegister {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Tenant::Table)
+                .col(pk_uuid(Tenant::Id))
+                .col(big_integer(Tenant::LastIncidentNumber).default(0))
+                .col(timestamp_with_time_zone(Tenant::CreatedAt))
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Organization::Table)
+                .col(uuid(Organization::TenantId))
+                .col(uuid(Organization::Id))
+                .primary_key(Index::create().col(Organization::TenantId).col(Organization::Id))
+                .col(string_len(Organization::Name, 255))
+                .col(uuid_null(Organization::ParentId))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Organization::Table, Organization::TenantId)
+                        .to(Tenant::Table, Tenant::Id),
+                )
+                .foreign_key(&mut tenant_fk(
+                    Organization::Table,
+                    Organization::ParentId,
+                    Organization::Table,
+                    Organization::TenantId,
+                    Organization::Id,
+                ))
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(IncidentType::Table)
+                .col(uuid(IncidentType::TenantId))
+                .col(uuid(IncidentType::Id))
+                .primary_key(Index::create().col(IncidentType::TenantId).col(IncidentType::Id))
+                .col(string_len(IncidentType::Name, 255))
+                .col(string_len(IncidentType::NameKey, 255))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(IncidentType::Table, IncidentType::TenantId)
+                        .to(Tenant::Table, Tenant::Id),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_incident_type_name")
+                .table(IncidentType::Table)
+                .col(IncidentType::TenantId)
+                .col(IncidentType::NameKey)
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Attribute::Table)
+                .col(uuid(Attribute::TenantId))
+                .col(uuid(Attribute::Id))
+                .primary_key(Index::create().col(Attribute::TenantId).col(Attribute::Id))
+                .col(string_len(Attribute::Name, 255))
+                .col(string_len(Attribute::NameKey, 255))
+                .col(string_len(Attribute::Kind, 16))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Attribute::Table, Attribute::TenantId)
+                        .to(Tenant::Table, Tenant::Id),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_attribute_name")
+                .table(Attribute::Table)
+                .col(Attribute::TenantId)
+                .col(Attribute::NameKey)
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(AttributeOption::Table)
+                .col(uuid(AttributeOption::TenantId))
+                .col(uuid(AttributeOption::Id))
+                .primary_key(Index::create().col(AttributeOption::TenantId).col(AttributeOption::Id))
+                .col(uuid(AttributeOption::AttributeId))
+                .col(string_len(AttributeOption::Value, 255))
+                .col(string_len(AttributeOption::ValueKey, 255))
+                .col(boolean(AttributeOption::Disabled))
+                .col(integer(AttributeOption::Position))
+                .foreign_key(&mut tenant_fk(
+                    AttributeOption::Table,
+                    AttributeOption::AttributeId,
+                    Attribute::Table,
+                    Attribute::TenantId,
+                    Attribute::Id,
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_attribute_option_value")
+                .table(AttributeOption::Table)
+                .col(AttributeOption::AttributeId)
+                .col(AttributeOption::ValueKey)
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Assignee::Table)
+                .col(uuid(Assignee::TenantId))
+                .col(uuid(Assignee::Id))
+                .primary_key(Index::create().col(Assignee::TenantId).col(Assignee::Id))
+                .col(string_len(Assignee::Name, 255))
+                .col(string_len_null(Assignee::Email, 254))
+                .col(string_len(Assignee::Kind, 8))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Assignee::Table, Assignee::TenantId)
+                        .to(Tenant::Table, Tenant::Id),
+                )
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Incident::Table)
+                .col(uuid(Incident::TenantId))
+                .col(uuid(Incident::Id))
+                .primary_key(Index::create().col(Incident::TenantId).col(Incident::Id))
+                .col(big_integer(Incident::Number))
+                .col(string_len(Incident::Name, 255))
+                .col(text_null(Incident::Description))
+                .col(uuid(Incident::IncidentTypeId))
+                .col(uuid(Incident::OrgGroupId))
+                .col(timestamp_with_time_zone_null(Incident::DateOccurred))
+                .col(timestamp_with_time_zone_null(Incident::DateDiscovered))
+                .col(timestamp_with_time_zone_null(Incident::Deadline))
+                .col(timestamp_with_time_zone_null(Incident::DateClosed))
+                .col(string_len(Incident::SourceType, 16))
+                .col(text_null(Incident::RootCause))
+                .col(string_len(Incident::NotificationNeeded, 16))
+                .col(string_len(Incident::Status, 16))
+                .col(boolean(Incident::AutoAssessJurisdictions))
+                .col(uuid(Incident::CreatedBy))
+                .col(string_len(Incident::Creator, 255))
+                .col(timestamp_with_time_zone(Incident::CreatedAt))
+                .col(timestamp_with_time_zone(Incident::UpdatedAt))
+                .col(big_integer(Incident::Revision))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Incident::Table, Incident::TenantId)
+                        .to(Tenant::Table, Tenant::Id),
+                )
+                .foreign_key(&mut tenant_fk(
+                    Incident::Table,
+                    Incident::IncidentTypeId,
+                    IncidentType::Table,
+                    IncidentType::TenantId,
+                    IncidentType::Id,
+                ))
+                .foreign_key(&mut tenant_fk(
+                    Incident::Table,
+                    Incident::OrgGroupId,
+                    Organization::Table,
+                    Organization::TenantId,
+                    Organization::Id,
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_incident_number")
+                .table(Incident::Table)
+                .col(Incident::TenantId)
+                .col(Incident::Number)
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(IncidentAttributeValue::Table)
+                .col(uuid(IncidentAttributeValue::IncidentId))
+                .col(integer(IncidentAttributeValue::Position))
+                .col(uuid(IncidentAttributeValue::TenantId))
+                .col(uuid(IncidentAttributeValue::AttributeId))
+                .col(uuid_null(IncidentAttributeValue::OptionId))
+                .col(text_null(IncidentAttributeValue::TextValue))
+                .primary_key(
+                    Index::create()
+                        .col(IncidentAttributeValue::IncidentId)
+                        .col(IncidentAttributeValue::Position),
+                )
+                .foreign_key(
+                    tenant_fk(
+                        IncidentAttributeValue::Table,
+                        IncidentAttributeValue::IncidentId,
+                        Incident::Table,
+                        Incident::TenantId,
+                        Incident::Id,
+                    )
+                    .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(&mut tenant_fk(
+                    IncidentAttributeValue::Table,
+                    IncidentAttributeValue::AttributeId,
+                    Attribute::Table,
+                    Attribute::TenantId,
+                    Attribute::Id,
+                ))
+                .foreign_key(&mut tenant_fk(
+                    IncidentAttributeValue::Table,
+                    IncidentAttributeValue::OptionId,
+                    AttributeOption::Table,
+                    AttributeOption::TenantId,
+                    AttributeOption::Id,
+                ))
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(IncidentAssignee::Table)
+                .col(uuid(IncidentAssignee::IncidentId))
+                .col(integer(IncidentAssignee::Position))
+                .col(uuid(IncidentAssignee::TenantId))
+                .col(uuid(IncidentAssignee::AssigneeId))
+                .col(string_len_null(IncidentAssignee::Email, 254))
+                .primary_key(
+                    Index::create()
+                        .col(IncidentAssignee::IncidentId)
+                        .col(IncidentAssignee::Position),
+                )
+                .foreign_key(
+                    tenant_fk(
+                        IncidentAssignee::Table,
+                        IncidentAssignee::IncidentId,
+                        Incident::Table,
+                        Incident::TenantId,
+                        Incident::Id,
+                    )
+                    .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(&mut tenant_fk(
+                    IncidentAssignee::Table,
+                    IncidentAssignee::AssigneeId,
+                    Assignee::Table,
+                    Assignee::TenantId,
+                    Assignee::Id,
+                ))
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(IncidentJurisdiction::Table)
+                .col(uuid(IncidentJurisdiction::IncidentId))
+                .col(integer(IncidentJurisdiction::Position))
+                .col(uuid(IncidentJurisdiction::TenantId))
+                .col(uuid(IncidentJurisdiction::JurisdictionId))
+                .col(string_len(IncidentJurisdiction::CountryCode, 3))
+                .col(string_len_null(IncidentJurisdiction::StateProvinceCode, 8))
+                .primary_key(
+                    Index::create()
+                        .col(IncidentJurisdiction::IncidentId)
+                        .col(IncidentJurisdiction::Position),
+                )
+                .foreign_key(
+                    tenant_fk(
+                        IncidentJurisdiction::Table,
+                        IncidentJurisdiction::IncidentId,
+                        Incident::Table,
+                        Incident::TenantId,
+                        Incident::Id,
+                    )
+                    .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! Persistence: sea-orm on SQLite (embedded default) or PostgreSQL. One function
+//! per use case, each in one transaction, every query scoped by tenant. Database
+//! errors are translated here; callers never see driver text.
+
+mod entity;
+mod incidents;
+pub mod migration;
+mod reference;
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sea_orm::{
+    AccessMode, ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::OnConflict,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use uuid::Uuid;
+
+use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key};
+
+/// How long a call waits for a pooled connection before answering UNAVAILABLE.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a lock held by another process before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite admits one writer at a time; writers of this process queue here
+    /// rather than spin on the busy timeout. `None` on PostgreSQL.
+    writer: Option<Arc<AsyncMutex<()>>>,
+    /// Tenants whose row and `Unknown` incident type are known to exist.
+    tenants: Arc<Mutex<HashSet<Uuid>>>,
+}
+
+/// A write transaction, holding the SQLite writer slot while it lives.
+pub(crate) struct Write {
+    pub txn: DatabaseTransaction,
+    _slot: Option<OwnedMutexGuard<()>>,
+}
+
+impl Write {
+    pub async fn commit(self) -> Result<(), Error> {
+        self.txn.commit().await.map_err(db_error)
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`). A SQLite file is
+    /// created if missing and runs in WAL mode with foreign keys on and
+    /// `synchronous=FULL`, so an acknowledged write survives a crash.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_timeout(ACQUIRE_TIMEOUT)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            });
+        let sqlite = url.starts_with("sqlite:");
+        options.max_connections(if sqlite { 8 } else { 16 });
+        let db = Database::connect(options).await?;
+        Ok(Self {
+            db,
+            writer: sqlite.then(|| Arc::new(AsyncMutex::new(()))),
+            tenants: Arc::default(),
+        })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Sqlite
+    }
+
+    /// Whether the database reaches: used by readiness and health.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.db.ping().await.map_err(db_error)
+    }
+
+    pub async fn close(self) {
+        if let Err(e) = self.db.close().await {
+            tracing::warn!(error = %e, "closing the database");
+        }
+    }
+
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub(crate) async fn write(&self) -> Result<Write, Error> {
+        let slot = match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await.map_err(db_error)?;
+        Ok(Write { txn, _slot: slot })
+    }
+
+    /// Starts a read transaction that sees one consistent snapshot.
+    pub(crate) async fn read(&self) -> Result<DatabaseTransaction, Error> {
+        let txn = if self.is_sqlite() {
+            self.db.begin().await
+        } else {
+            self.db
+                .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .await
+        };
+        txn.map_err(db_error)
+    }
+
+    /// Makes sure the tenant's row and its `Unknown` incident type exist. Tenants
+    /// are not created explicitly: the first call with a new `tenant_id` does it.
+    pub(crate) async fn ensure_tenant(&self, tenant_id: Uuid) -> Result<(), Error> {
+        if self.tenants.lock().is_ok_and(|known| known.contains(&tenant_id)) {
+            return Ok(());
+        }
+        let write = self.write().await?;
+        insert_tenant(&write.txn, tenant_id).await.map_err(db_error)?;
+        write.commit().await?;
+        if let Ok(mut known) = self.tenants.lock() {
+            known.insert(tenant_id);
+        }
+        Ok(())
+    }
+}
+
+async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), DbErr> {
+    use entity::{incident_type, tenant};
+    tenant::Entity::insert(tenant::ActiveModel {
+        id: Set(tenant_id),
+        last_incident_number: Set(0),
+        created_at: Set(now()),
+    })
+    .on_conflict(OnConflict::column(tenant::Column::Id).do_nothing().to_owned())
+    .exec_without_returning(txn)
+    .await?;
+    incident_type::Entity::insert(incident_type::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v5(&tenant_id, b"incident-type:unknown")),
+        name: Set(UNKNOWN_INCIDENT_TYPE.to_owned()),
+        name_key: Set(name_key(UNKNOWN_INCIDENT_TYPE)),
+    })
+    .on_conflict(
+        OnConflict::columns([incident_type::Column::TenantId, incident_type::Column::NameKey])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// The current time at the microsecond precision both databases keep.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// Translates a database error at the store boundary: lost connections are
+/// UNAVAILABLE, everything else INTERNAL with the cause logged, never returned.
+pub(crate) fn db_error(error: DbErr) -> Error {
+    let unavailable = match &error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed
+        ),
+        _ => false,
+    };
+    if unavailable {
+        tracing::warn!(error = %error, "database unavailable");
+        Error::Unavailable
+    } else {
+        tracing::error!(error = %error, "database error");
+        Error::Internal
+    }
+}
+
+/// Like `db_error`, but a unique-key violation becomes ALREADY_EXISTS with `message`.
+pub(crate) fn unique_or_db_error(error: DbErr, message: impl FnOnce() -> String) -> Error {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Error::AlreadyExists(message()),
+        _ => db_error(error),
+    }
+}
