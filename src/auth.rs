@@ -91,6 +91,8 @@ pub struct Claims {
     pub name: Option<String>,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -234,6 +236,7 @@ pub fn claims_for(tenant_id: Uuid, subject: Uuid, scope: &str, name: Option<Stri
         scope: scope.to_owned(),
         name,
         exp: now + ttl.as_secs(),
+        nbf: None,
         iat: Some(now),
         iss: None,
         aud: None,

@@ -82,11 +82,13 @@ impl Config {
     pub fn development_key(&self) -> anyhow::Result<Vec<u8>> {
         let path = self.data_dir.join(DEV_KEY_FILE);
         if let Ok(hex) = fs::read_to_string(&path) {
-            return decode_hex(hex.trim()).with_context(|| format!("{} is not a hex key", path.display()));
+            let key = hex::decode(hex.trim()).with_context(|| format!("{} is not a hex key", path.display()))?;
+            anyhow::ensure!(key.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
+            return Ok(key);
         }
         fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
         let key: [u8; 32] = rand::random();
-        write_private(&path, &encode_hex(&key))?;
+        write_private(&path, &hex::encode(key))?;
         tracing::info!(path = %path.display(), "created a development signing key");
         Ok(key.to_vec())
     }
@@ -143,18 +145,6 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_hex(hex: &str) -> anyhow::Result<Vec<u8>> {
-    anyhow::ensure!(hex.len() % 2 == 0 && hex.len() >= 64, "expected at least 64 hex digits");
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(Into::into))
-        .collect()
 }
 
 /// A started application: connected, migrated, ready to serve.

@@ -166,10 +166,10 @@ impl IncidentInput {
         let date_occurred = time("dateOccurred", date_occurred);
         let date_discovered = time("dateDiscovered", date_discovered);
         let deadline = time("deadline", deadline);
-        if let (Some(occurred), Some(discovered)) = (date_occurred, date_discovered) {
-            if discovered < occurred {
-                v.add("dateDiscovered", "must not be before dateOccurred");
-            }
+        if let (Some(occurred), Some(discovered)) = (date_occurred, date_discovered)
+            && discovered < occurred
+        {
+            v.add("dateDiscovered", "must not be before dateOccurred");
         }
         let source_type = v.check(
             "sourceType",
@@ -246,19 +246,20 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
         let mut choices = Vec::with_capacity(values.len());
         for (i, AttributeValueRef { id, value }) in values.into_iter().enumerate() {
             let at = format!("{path}.values[{i}]");
-            let option_id = match id.filter(|s| !s.is_empty()) {
-                None => None,
-                Some(raw) => v.check(format!("{at}.id"), parse_uuid(&raw)),
-            };
-            let value = match value.filter(|s| !s.is_empty()) {
-                None => None,
-                Some(raw) => v.check(format!("{at}.value"), Text::parse(raw, ATTRIBUTE_TEXT_MAX)),
-            };
-            if option_id.is_none() && value.is_none() {
+            let (id, value) = (id.filter(|s| !s.is_empty()), value.filter(|s| !s.is_empty()));
+            if id.is_none() && value.is_none() {
                 v.add(at, "needs an option id or a value");
                 continue;
             }
-            choices.push(ValueChoice { option_id, value });
+            let option_id = id.map(|raw| v.check(format!("{at}.id"), parse_uuid(&raw)));
+            let value = value.map(|raw| v.check(format!("{at}.value"), Text::parse(raw, ATTRIBUTE_TEXT_MAX)));
+            match (option_id, value) {
+                (Some(None), _) | (_, Some(None)) => {}
+                (option_id, value) => choices.push(ValueChoice {
+                    option_id: option_id.flatten(),
+                    value: value.flatten(),
+                }),
+            }
         }
         parsed.push(AttributeInput { name, values: choices });
     }

@@ -83,14 +83,14 @@ fn resolve_assignees(
             );
             continue;
         }
-        if let Some(email) = &wanted.email {
-            if !found.email.as_deref().is_some_and(|known| email.matches(known)) {
-                v.add(
-                    format!("{at}.assigneeEmail"),
-                    "does not match the user's e-mail address",
-                );
-                continue;
-            }
+        if let Some(email) = &wanted.email
+            && !found.email.as_deref().is_some_and(|known| email.matches(known))
+        {
+            v.add(
+                format!("{at}.assigneeEmail"),
+                "does not match the user's e-mail address",
+            );
+            continue;
         }
         resolved.push(AssignedTo {
             assignee: found.clone(),
@@ -136,16 +136,16 @@ fn resolve_attributes(
                 _ => option_value(v, &at, attribute, choice, &reference.already_chosen),
             };
             let Some(value) = value else { continue };
-            if let Some(option) = &value.option {
-                if !options_seen.insert(option.id) {
-                    v.add(at, "repeats an earlier option");
-                    continue;
-                }
+            if let Some(option) = &value.option
+                && !options_seen.insert(option.id)
+            {
+                v.add(at, "repeats an earlier option");
+                continue;
             }
             chosen.push(value);
         }
     }
-    chosen.sort_by(|a, b| name_key(&a.attribute_name).cmp(&name_key(&b.attribute_name)));
+    chosen.sort_by_key(|value| name_key(&value.attribute_name));
     chosen
 }
 

@@ -77,6 +77,7 @@ enum Assignee {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // column names, not variants of a concept
 enum Incident {
     Table,
     Id,

@@ -1,0 +1,396 @@
+//! Starts the real server on 127.0.0.1:0 with a database of its own (a SQLite
+//! file in a temp dir, or a fresh PostgreSQL database when
+//! `INCIDENTD_TEST_POSTGRES_URL` is set) and talks to it through the generated
+//! clients.
+
+use std::time::Duration;
+
+use incidentd::{
+    AuthConfig, AuthKey, Config,
+    auth::{Claims, Signer, claims_for},
+    pb::{
+        self, incident_service_client::IncidentServiceClient, reference_data_service_client::ReferenceDataServiceClient,
+    },
+};
+use sea_orm::{ConnectionTrait, Database};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{Code, Request, Status, transport::Channel};
+use tonic_types::StatusExt;
+use uuid::Uuid;
+
+pub const SECRET: &[u8] = b"integration-test-secret-of-at-least-32-bytes";
+
+/// A database that lives as long as the test: removed when dropped.
+pub struct TestDb {
+    url: String,
+    dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("INCIDENTD_TEST_POSTGRES_URL") {
+            Ok(base) if !base.is_empty() => {
+                let name = format!("incidentd_test_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(&base)
+                    .await
+                    .expect("INCIDENTD_TEST_POSTGRES_URL must be reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let url = match base.rfind('/') {
+                    Some(slash) if base[..slash].ends_with('/') => format!("{base}/{name}"),
+                    Some(slash) => format!("{}/{name}", &base[..slash]),
+                    None => panic!("INCIDENTD_TEST_POSTGRES_URL must look like postgres://user@host:port/db"),
+                };
+                Self {
+                    url,
+                    dir,
+                    postgres: Some((base, name)),
+                }
+            }
+            _ => {
+                let url = format!("sqlite://{}", dir.path().join("incidents.db").display());
+                Self {
+                    url,
+                    dir,
+                    postgres: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&base).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+pub struct TestApp {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub incidents: IncidentServiceClient<Channel>,
+    pub reference: ReferenceDataServiceClient<Channel>,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_on(TestDb::new().await).await
+}
+
+/// The HS256 configuration every test uses unless it says otherwise.
+pub fn shared_secret() -> AuthConfig {
+    AuthConfig {
+        key: AuthKey::Hs256Secret(SECRET.to_vec()),
+        issuer: None,
+        audience: None,
+    }
+}
+
+pub async fn spawn_on(db: TestDb) -> TestApp {
+    spawn_with(db, shared_secret()).await
+}
+
+pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
+    let config = Config {
+        database_url: Some(db.url.clone()),
+        data_dir: db.dir.path().to_path_buf(),
+        auth,
+    };
+    let app = incidentd::build(&config).await.expect("app builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(incidentd::serve(app, listener, async move {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    TestApp {
+        tenant_id: Uuid::now_v7(),
+        user_id: Uuid::now_v7(),
+        incidents: IncidentServiceClient::new(channel.clone()),
+        reference: ReferenceDataServiceClient::new(channel),
+        db,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop_server().await;
+        let (tenant_id, user_id) = (self.tenant_id, self.user_id);
+        let db = std::mem::replace(&mut self.db, TestDb::placeholder());
+        let mut app = spawn_on(db).await;
+        app.tenant_id = tenant_id;
+        app.user_id = user_id;
+        app
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // Open client connections can hold graceful shutdown back; the server
+            // bounds that with its grace period, and the test does not wait for it.
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// A token of this app's tenant and user with `scope`.
+    pub fn token(&self, scope: &str) -> String {
+        self.token_for(self.tenant_id, scope)
+    }
+
+    pub fn token_for(&self, tenant_id: Uuid, scope: &str) -> String {
+        let claims = claims_for(
+            tenant_id,
+            self.user_id,
+            scope,
+            Some("Test User".into()),
+            Duration::from_secs(600),
+        );
+        sign(&claims)
+    }
+
+    /// `message` with `authorization: Bearer <token>`.
+    pub fn with_token<T>(&self, token: &str, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+        request
+    }
+
+    /// `message` with a token holding every scope.
+    pub fn admin<T>(&self, message: T) -> Request<T> {
+        self.with_token(&self.token("INCIDENT INCIDENT_ADMIN"), message)
+    }
+
+    pub async fn create(&mut self, body: pb::IncidentCreate) -> Result<pb::Incident, Status> {
+        let request = self.admin(pb::CreateIncidentRequest { incident: Some(body) });
+        self.incidents.create_incident(request).await.map(|r| r.into_inner())
+    }
+
+    pub async fn update(&mut self, id: &str, body: pb::IncidentUpdate) -> Result<pb::Incident, Status> {
+        let request = self.admin(pb::UpdateIncidentRequest {
+            incident_id: id.to_owned(),
+            incident: Some(body),
+        });
+        self.incidents.update_incident(request).await.map(|r| r.into_inner())
+    }
+
+    pub async fn get(&mut self, id: &str) -> Result<pb::Incident, Status> {
+        let request = self.admin(pb::GetIncidentRequest {
+            incident_id: id.to_owned(),
+        });
+        self.incidents.get_incident(request).await.map(|r| r.into_inner())
+    }
+
+    /// Creates the reference data most tests need, returning their ids.
+    pub async fn seed(&mut self) -> Seed {
+        let headquarters = self.organization("Headquarters", None).await;
+        let legal = self.organization("Legal", Some(headquarters.clone())).await;
+        let misdirected = self.incident_type("Misdirected Email").await;
+        let lost_device = self.incident_type("Lost Device").await;
+        let severity = self
+            .attribute(
+                "Severity",
+                pb::attribute_type::Value::SingleSelect,
+                &[("Low", false), ("High", false), ("Unrated", true)],
+            )
+            .await;
+        let categories = self
+            .attribute(
+                "Data Categories",
+                pb::attribute_type::Value::MultiSelect,
+                &[("Health", false), ("Financial", false)],
+            )
+            .await;
+        let ticket = self.attribute("Ticket", pb::attribute_type::Value::Text, &[]).await;
+        let alice = self
+            .assignee("Alice", Some("alice@example.com"), pb::assignee_type::Value::User)
+            .await;
+        let bob = self
+            .assignee("Bob", Some("bob@example.com"), pb::assignee_type::Value::User)
+            .await;
+        let privacy_office = self
+            .assignee("Privacy Office", None, pb::assignee_type::Value::Group)
+            .await;
+        Seed {
+            headquarters,
+            legal,
+            misdirected,
+            lost_device,
+            severity,
+            categories,
+            ticket,
+            alice,
+            bob,
+            privacy_office,
+        }
+    }
+
+    pub async fn organization(&mut self, name: &str, parent_id: Option<String>) -> String {
+        let request = self.admin(pb::CreateOrganizationRequest {
+            name: name.into(),
+            parent_id,
+        });
+        self.reference
+            .create_organization(request)
+            .await
+            .expect("create organization")
+            .into_inner()
+            .id
+    }
+
+    pub async fn incident_type(&mut self, name: &str) -> String {
+        let request = self.admin(pb::CreateIncidentTypeRequest { name: name.into() });
+        self.reference
+            .create_incident_type(request)
+            .await
+            .expect("create incident type")
+            .into_inner()
+            .id
+    }
+
+    pub async fn attribute(
+        &mut self,
+        name: &str,
+        kind: pb::attribute_type::Value,
+        options: &[(&str, bool)],
+    ) -> pb::Attribute {
+        let options = options
+            .iter()
+            .map(|(value, disabled)| pb::AttributeOptionInput {
+                value: (*value).into(),
+                disabled: *disabled,
+            })
+            .collect();
+        let request = self.admin(pb::CreateAttributeRequest {
+            name: name.into(),
+            r#type: kind.into(),
+            options,
+        });
+        self.reference
+            .create_attribute(request)
+            .await
+            .expect("create attribute")
+            .into_inner()
+    }
+
+    pub async fn assignee(&mut self, name: &str, email: Option<&str>, kind: pb::assignee_type::Value) -> String {
+        let request = self.admin(pb::CreateAssigneeRequest {
+            name: name.into(),
+            email: email.map(Into::into),
+            r#type: kind.into(),
+        });
+        self.reference
+            .create_assignee(request)
+            .await
+            .expect("create assignee")
+            .into_inner()
+            .id
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+impl TestDb {
+    /// Stands in for a database that has moved to a restarted app.
+    fn placeholder() -> Self {
+        Self {
+            url: String::new(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            postgres: None,
+        }
+    }
+}
+
+#[allow(dead_code)] // each test uses the part of the seed it needs
+pub struct Seed {
+    pub headquarters: String,
+    pub legal: String,
+    pub misdirected: String,
+    pub lost_device: String,
+    pub severity: pb::Attribute,
+    pub categories: pb::Attribute,
+    pub ticket: pb::Attribute,
+    pub alice: String,
+    pub bob: String,
+    pub privacy_office: String,
+}
+
+impl Seed {
+    /// The smallest valid create body.
+    pub fn minimal(&self, name: &str) -> pb::IncidentCreate {
+        pb::IncidentCreate {
+            name: name.into(),
+            org_group_id: self.headquarters.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+pub fn sign(claims: &Claims) -> String {
+    Signer::hs256(SECRET).sign(claims).expect("sign")
+}
+
+/// The field paths of an INVALID_ARGUMENT's BadRequest, asserting the code.
+pub fn violations(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let bad_request = details.bad_request().expect("BadRequest details");
+    bad_request.field_violations.iter().map(|v| v.field.clone()).collect()
+}
+
+/// The ErrorInfo reason of a status.
+pub fn reason(status: &Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .expect("ErrorInfo details")
+        .reason
+        .clone()
+}
+
+pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds, nanos: 0 }
+}

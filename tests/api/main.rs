@@ -1,0 +1,8 @@
+//! Black-box tests of the gRPC API: a real server on a real socket, a fresh
+//! database per test (SQLite, or PostgreSQL with INCIDENTD_TEST_POSTGRES_URL).
+
+mod auth;
+mod helpers;
+mod incidents;
+mod reference_data;
+mod validation;

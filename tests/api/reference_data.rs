@@ -1,0 +1,194 @@
+//! Reference data: create and list, uniqueness, tenant isolation, the catalogue.
+
+use incidentd::pb;
+use tonic::Code;
+
+use crate::helpers::{reason, spawn_app, violations};
+
+#[tokio::test]
+async fn every_tenant_has_the_unknown_incident_type() {
+    let mut app = spawn_app().await;
+    let request = app.admin(pb::ListIncidentTypesRequest {});
+    let types = app
+        .reference
+        .list_incident_types(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .incident_types;
+    let names: Vec<_> = types.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Unknown"]);
+}
+
+#[tokio::test]
+async fn reference_data_is_listed_per_tenant() {
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let organizations = app
+        .reference
+        .list_organizations(app.admin(pb::ListOrganizationsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let legal = organizations.organizations.iter().find(|o| o.name == "Legal").unwrap();
+    assert_eq!(legal.parent_id.as_deref(), Some(seed.headquarters.as_str()));
+    let types = app
+        .reference
+        .list_incident_types(app.admin(pb::ListIncidentTypesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<_> = types.incident_types.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Lost Device", "Misdirected Email", "Unknown"]);
+    let attributes = app
+        .reference
+        .list_attributes(app.admin(pb::ListAttributesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let severity = attributes.attributes.iter().find(|a| a.name == "Severity").unwrap();
+    assert_eq!(severity, &seed.severity);
+    let options: Vec<_> = severity
+        .options
+        .iter()
+        .map(|o| (o.value.as_str(), o.disabled))
+        .collect();
+    assert_eq!(options, [("Low", false), ("High", false), ("Unrated", true)]);
+    let assignees = app
+        .reference
+        .list_assignees(app.admin(pb::ListAssigneesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let group = assignees
+        .assignees
+        .iter()
+        .find(|a| a.id == seed.privacy_office)
+        .unwrap();
+    assert_eq!(group.r#type, i32::from(pb::assignee_type::Value::Group));
+    assert_eq!(group.email, None);
+
+    app.tenant_id = uuid::Uuid::now_v7();
+    let elsewhere = app
+        .reference
+        .list_organizations(app.admin(pb::ListOrganizationsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(elsewhere.organizations.is_empty());
+    let elsewhere = app
+        .reference
+        .list_assignees(app.admin(pb::ListAssigneesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(elsewhere.assignees.is_empty());
+}
+
+#[tokio::test]
+async fn names_are_unique_case_insensitively() {
+    let mut app = spawn_app().await;
+    app.incident_type("Lost Device").await;
+    let status = app
+        .reference
+        .create_incident_type(app.admin(pb::CreateIncidentTypeRequest {
+            name: "LOST device".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert_eq!(reason(&status), "ALREADY_EXISTS");
+    let status = app
+        .reference
+        .create_incident_type(app.admin(pb::CreateIncidentTypeRequest { name: "unknown".into() }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+}
+
+#[tokio::test]
+async fn invalid_reference_data_names_its_field() {
+    let mut app = spawn_app().await;
+    let status = app
+        .reference
+        .create_organization(app.admin(pb::CreateOrganizationRequest {
+            name: "".into(),
+            parent_id: Some("x".into()),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&status), ["name", "parentId"]);
+    let unknown_parent = Some(uuid::Uuid::now_v7().to_string());
+    let status = app
+        .reference
+        .create_organization(app.admin(pb::CreateOrganizationRequest {
+            name: "Child".into(),
+            parent_id: unknown_parent,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&status), ["parentId"]);
+    let no_type = pb::CreateAttributeRequest {
+        name: "Severity".into(),
+        r#type: 0,
+        options: vec![],
+    };
+    let status = app.reference.create_attribute(app.admin(no_type)).await.unwrap_err();
+    assert_eq!(violations(&status), ["type"]);
+    let group_email = pb::CreateAssigneeRequest {
+        name: "Legal".into(),
+        email: Some("legal@example.com".into()),
+        r#type: pb::assignee_type::Value::Group.into(),
+    };
+    let status = app.reference.create_assignee(app.admin(group_email)).await.unwrap_err();
+    assert_eq!(violations(&status), ["email"]);
+    let status = app
+        .reference
+        .list_jurisdictions(app.admin(pb::ListJurisdictionsRequest {
+            country_code: Some("XYZ".into()),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&status), ["countryCode"]);
+}
+
+#[tokio::test]
+async fn jurisdictions_list_states_of_usa_and_provinces_of_canada() {
+    let mut app = spawn_app().await;
+    let request = app.admin(pb::ListJurisdictionsRequest {
+        country_code: Some("CAN".into()),
+    });
+    let canada = app
+        .reference
+        .list_jurisdictions(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .jurisdictions;
+    assert!(
+        canada
+            .iter()
+            .any(|j| j.state_province_code.as_deref() == Some("QC")
+                && j.state_province_name.as_deref() == Some("Quebec"))
+    );
+    assert!(
+        canada
+            .iter()
+            .all(|j| j.country_code == "CAN" && j.country_name == "Canada")
+    );
+    let all = app
+        .reference
+        .list_jurisdictions(app.admin(pb::ListJurisdictionsRequest { country_code: None }))
+        .await
+        .unwrap();
+    let all = all.into_inner().jurisdictions;
+    assert!(all.len() > 300);
+    assert!(
+        all.iter()
+            .any(|j| j.country_code == "DEU" && j.state_province_code.is_none())
+    );
+    assert!(
+        !all.iter()
+            .any(|j| j.country_code == "USA" && j.state_province_code.is_none())
+    );
+}
