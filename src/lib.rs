@@ -35,6 +35,8 @@ use crate::{
 
 /// How long in-flight calls may finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Largest request message accepted (tonic's default, stated here on purpose).
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The development signing key's file inside the data directory.
 const DEV_KEY_FILE: &str = "dev-hs256.key";
 
@@ -200,6 +202,9 @@ pub async fn serve(
     let reporter = health_reporter.clone();
     tokio::spawn(async move {
         shutdown.await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         reporter.set_not_serving::<IncidentServiceServer<grpc::Api>>().await;
         reporter
             .set_not_serving::<ReferenceDataServiceServer<grpc::Api>>()
@@ -212,8 +217,8 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .add_service(IncidentServiceServer::new(api.clone()))
-        .add_service(ReferenceDataServiceServer::new(api))
+        .add_service(IncidentServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(ReferenceDataServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
             let _ = stopping.wait_for(|stop| *stop).await;
         });

@@ -11,7 +11,7 @@ use super::{
     error::Violations,
     jurisdiction::{self, Jurisdiction, JurisdictionRef},
     reference::{Assignee, AttributeOption, IncidentType, Organization, UNKNOWN_INCIDENT_TYPE},
-    text::{ATTRIBUTE_TEXT_MAX, Email, LONG_TEXT_MAX, Name, Text, parse_uuid},
+    text::{ATTRIBUTE_TEXT_MAX, Email, LONG_TEXT_MAX, NAME_MAX, Name, Text, parse_uuid},
 };
 
 /// Most custom attributes one request may set.
@@ -235,6 +235,13 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
     }
     let mut parsed = Vec::with_capacity(raw.len());
     for (name, values) in raw {
+        if name.chars().count() > NAME_MAX {
+            v.add(
+                "attributeValues",
+                format!("attribute names are at most {NAME_MAX} characters"),
+            );
+            continue;
+        }
         let path = attribute_path(&name);
         if values.len() > ATTRIBUTE_VALUES_MAX {
             v.add(

@@ -1,7 +1,8 @@
 //! The jurisdiction catalogue: every ISO 3166-1 country by alpha-3 code, with the
 //! ISO 3166-2 states, territories and provinces of USA and CAN in place of the
-//! countries themselves. Data comes from the `rust_iso3166` crate; ids are UUID v5
-//! of the codes, so they are the same for every tenant and every release.
+//! countries themselves. Codes and names come from the `rust_iso3166` crate, the
+//! continent of each country (`regionName`) from `keshvar`; ids are UUID v5 of the
+//! codes, so they are the same for every tenant and every release.
 
 use std::{collections::HashMap, sync::LazyLock};
 
@@ -22,6 +23,8 @@ pub struct Jurisdiction {
     /// The ISO 3166-2 code without its country prefix (`CA` for `US-CA`).
     pub state_province_code: Option<&'static str>,
     pub state_province_name: Option<&'static str>,
+    /// The country's continent; empty for the few codes without one.
+    pub region_name: &'static str,
 }
 
 struct Catalogue {
@@ -70,6 +73,21 @@ fn entry(
         country_name: country.name,
         state_province_code: state_code,
         state_province_name: subdivision.map(|s| s.name),
+        region_name: continent(country.alpha3),
+    }
+}
+
+fn continent(alpha3: &str) -> &'static str {
+    use keshvar::Continent::*;
+    match keshvar::Alpha3::try_from(alpha3).map(|code| code.to_country().continent()) {
+        Ok(Africa) => "Africa",
+        Ok(Antarctica) => "Antarctica",
+        Ok(Asia) => "Asia",
+        Ok(Australia) => "Australia",
+        Ok(Europe) => "Europe",
+        Ok(NorthAmerica) => "North America",
+        Ok(SouthAmerica) => "South America",
+        Err(_) => "",
     }
 }
 
@@ -248,5 +266,21 @@ mod tests {
         assert!(usa.len() >= 50);
         assert!(usa.iter().all(|j| j.state_province_code.is_some()));
         assert_eq!(list(Some("FRA")).len(), 1);
+    }
+
+    #[test]
+    fn every_country_has_its_continent() {
+        assert_eq!(
+            resolve(&request("CAN", Some("QC"))).unwrap().region_name,
+            "North America"
+        );
+        assert_eq!(resolve(&request("BRA", None)).unwrap().region_name, "South America");
+        assert_eq!(resolve(&request("JPN", None)).unwrap().region_name, "Asia");
+        let unknown: Vec<_> = list(None)
+            .into_iter()
+            .filter(|j| j.region_name.is_empty())
+            .map(|j| j.country_code)
+            .collect();
+        assert!(unknown.is_empty(), "countries without a continent: {unknown:?}");
     }
 }

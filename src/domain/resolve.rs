@@ -224,3 +224,110 @@ fn option_value(
         text: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        enums::AssigneeKind,
+        incident::{AttributeValueRef, IncidentFields},
+        reference::AttributeOption,
+    };
+
+    fn severity() -> Attribute {
+        let option = |value: &str, disabled| AttributeOption {
+            id: Uuid::now_v7(),
+            value: value.into(),
+            disabled,
+        };
+        Attribute {
+            id: Uuid::now_v7(),
+            name: "Severity".into(),
+            kind: AttributeKind::SingleSelect,
+            options: vec![option("Low", false), option("Unrated", true)],
+        }
+    }
+
+    fn snapshot(attribute: &Attribute, already_chosen: HashSet<Uuid>) -> ReferenceSnapshot {
+        ReferenceSnapshot {
+            incident_type: Some(IncidentType {
+                id: Uuid::now_v7(),
+                name: "Unknown".into(),
+            }),
+            organization: Some(Organization {
+                id: Uuid::now_v7(),
+                name: "HQ".into(),
+                parent_id: None,
+            }),
+            assignees: HashMap::new(),
+            attributes: [("severity".to_owned(), attribute.clone())].into(),
+            already_chosen,
+        }
+    }
+
+    fn choosing(value: &str) -> IncidentInput {
+        let mut fields = IncidentFields {
+            name: "Incident".into(),
+            org_group_id: Uuid::now_v7().to_string(),
+            ..Default::default()
+        };
+        let choice = AttributeValueRef {
+            id: None,
+            value: Some(value.into()),
+        };
+        fields.attribute_values.insert("severity".into(), vec![choice]);
+        IncidentInput::parse(fields)
+    }
+
+    #[test]
+    fn a_disabled_option_cannot_be_newly_chosen() {
+        let attribute = severity();
+        let Err(Error::InvalidArgument(violations)) =
+            resolve(choosing("Unrated"), snapshot(&attribute, HashSet::new()))
+        else {
+            panic!("a disabled option was accepted");
+        };
+        assert_eq!(violations[0].field, "attributeValues[\"severity\"].values[0]");
+    }
+
+    #[test]
+    fn a_disabled_option_already_chosen_may_stay() {
+        let attribute = severity();
+        let unrated = attribute.options[1].id;
+        let draft = resolve(choosing("unrated"), snapshot(&attribute, [unrated].into())).unwrap();
+        assert_eq!(draft.attribute_values[0].option.as_ref().map(|o| o.id), Some(unrated));
+        assert_eq!(
+            draft.attribute_values[0].attribute_name, "Severity",
+            "shown under its canonical name"
+        );
+    }
+
+    #[test]
+    fn an_assignee_must_exist_with_the_given_type() {
+        let attribute = severity();
+        let mut fields = IncidentFields {
+            name: "Incident".into(),
+            org_group_id: Uuid::now_v7().to_string(),
+            ..Default::default()
+        };
+        let group = Uuid::now_v7();
+        fields.assignees = vec![crate::domain::incident::AssigneeRef {
+            assignee_id: group.to_string(),
+            ..Default::default()
+        }];
+        let mut reference = snapshot(&attribute, HashSet::new());
+        reference.assignees.insert(
+            group,
+            crate::domain::reference::Assignee {
+                id: group,
+                name: "Office".into(),
+                email: None,
+                kind: AssigneeKind::Group,
+            },
+        );
+        let Err(Error::InvalidArgument(violations)) = resolve(IncidentInput::parse(fields), reference) else {
+            panic!("a group was accepted as a user");
+        };
+        assert_eq!(violations[0].field, "incidentAssigneeRequests[0].type");
+    }
+}

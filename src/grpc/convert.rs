@@ -252,7 +252,7 @@ impl From<Incident> for pb::Incident {
 fn jurisdiction_information(j: &Jurisdiction) -> pb::JurisdictionInformation {
     pb::JurisdictionInformation {
         jurisdiction_id: j.id.to_string(),
-        region_name: String::new(),
+        region_name: j.region_name.to_owned(),
         country_name: j.country_name.to_owned(),
         country_code: j.country_code.to_owned(),
         state_province_name: j.state_province_name.map(str::to_owned),
@@ -325,7 +325,7 @@ impl From<Jurisdiction> for pb::Jurisdiction {
             country_name: j.country_name.to_owned(),
             state_province_code: j.state_province_code.map(str::to_owned),
             state_province_name: j.state_province_name.map(str::to_owned),
-            region_name: String::new(),
+            region_name: j.region_name.to_owned(),
         }
     }
 }

@@ -93,6 +93,8 @@ pub struct TestApp {
     pub user_id: Uuid,
     pub incidents: IncidentServiceClient<Channel>,
     pub reference: ReferenceDataServiceClient<Channel>,
+    /// The connection to the server, for other clients (health, reflection).
+    pub channel: Channel,
     pub db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -137,7 +139,8 @@ pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
         tenant_id: Uuid::now_v7(),
         user_id: Uuid::now_v7(),
         incidents: IncidentServiceClient::new(channel.clone()),
-        reference: ReferenceDataServiceClient::new(channel),
+        reference: ReferenceDataServiceClient::new(channel.clone()),
+        channel,
         db,
         stop: Some(stop),
         server: Some(server),

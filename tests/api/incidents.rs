@@ -322,3 +322,74 @@ async fn restart_keeps_the_data() {
     let next = app.create(seed.minimal("After restart")).await.unwrap();
     assert_eq!(next.number, 2);
 }
+
+/// The body writer `i` sends: its own name, and child rows only it uses.
+fn writer_body(seed: &Seed, writer: usize, round: usize) -> pb::IncidentUpdate {
+    let states = ["CA", "NY", "TX", "WA", "OR", "NV", "AZ", "UT"];
+    let mut body = pb::IncidentUpdate {
+        name: format!("writer {writer} round {round}"),
+        org_group_id: seed.headquarters.clone(),
+        jurisdictions: states[..=writer % states.len()]
+            .iter()
+            .map(|s| jurisdiction("USA", Some(s)))
+            .collect(),
+        ..Default::default()
+    };
+    let people = [&seed.alice, &seed.bob, &seed.privacy_office];
+    let kinds = [
+        pb::assignee_type::Value::User,
+        pb::assignee_type::Value::User,
+        pb::assignee_type::Value::Group,
+    ];
+    body.incident_assignee_requests = (0..=writer % 3)
+        .map(|i| pb::AssigneeInput {
+            assignee_id: people[i].clone(),
+            assignee_email: None,
+            r#type: kinds[i].into(),
+        })
+        .collect();
+    body.attribute_values
+        .insert("Ticket".into(), values(&[(None, Some(&format!("W{writer}")))]));
+    body
+}
+
+#[tokio::test]
+async fn concurrent_updates_of_one_incident_never_mix_their_rows() {
+    let mut app = spawn_app().await;
+    let seed = std::sync::Arc::new(app.seed().await);
+    let created = app.create(seed.minimal("Contended")).await.unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..8 {
+        let (mut client, seed, id) = (app.incidents.clone(), seed.clone(), created.id.clone());
+        let token = app.token("INCIDENT");
+        let app_token = move |body| {
+            let mut request = tonic::Request::new(pb::UpdateIncidentRequest {
+                incident_id: id.clone(),
+                incident: Some(body),
+            });
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            request
+        };
+        tasks.push(tokio::spawn(async move {
+            for round in 0..10 {
+                let answer = client
+                    .update_incident(app_token(writer_body(&seed, writer, round)))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(answer.jurisdictions.len(), writer % 8 + 1, "an answer mixes writers");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let last = app.get(&created.id).await.unwrap();
+    let writer: usize = last.name.split(' ').nth(1).unwrap().parse().unwrap();
+    assert_eq!(last.jurisdictions.len(), writer % 8 + 1);
+    assert_eq!(last.incident_assignee_information.len(), writer % 3 + 1);
+    assert_eq!(last.attribute_values["Ticket"].values.len(), 1);
+    assert_eq!(last.attribute_values["Ticket"].values[0].value, format!("W{writer}"));
+}

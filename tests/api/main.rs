@@ -5,4 +5,5 @@ mod auth;
 mod helpers;
 mod incidents;
 mod reference_data;
+mod server;
 mod validation;
