@@ -397,3 +397,25 @@ pub fn reason(status: &Status) -> String {
 pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds, nanos: 0 }
 }
+
+/// Attribute values from `(option id, value)` pairs.
+pub fn values(list: &[(Option<&str>, Option<&str>)]) -> pb::AttributeValuesInput {
+    pb::AttributeValuesInput {
+        values: list
+            .iter()
+            .map(|(id, value)| pb::AttributeValueInput {
+                id: id.map(Into::into),
+                value: value.map(Into::into),
+            })
+            .collect(),
+    }
+}
+
+/// A jurisdiction by country and state codes.
+pub fn jurisdiction(country: &str, state: Option<&str>) -> pb::JurisdictionInput {
+    pb::JurisdictionInput {
+        jurisdiction_id: None,
+        country_code: country.into(),
+        state_province_code: state.map(Into::into),
+    }
+}

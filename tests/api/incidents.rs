@@ -5,27 +5,7 @@ use std::collections::BTreeMap;
 use incidentd::pb;
 use tonic::Code;
 
-use crate::helpers::{Seed, reason, spawn_app, timestamp};
-
-fn values(list: &[(Option<&str>, Option<&str>)]) -> pb::AttributeValuesInput {
-    pb::AttributeValuesInput {
-        values: list
-            .iter()
-            .map(|(id, value)| pb::AttributeValueInput {
-                id: id.map(Into::into),
-                value: value.map(Into::into),
-            })
-            .collect(),
-    }
-}
-
-fn jurisdiction(country: &str, state: Option<&str>) -> pb::JurisdictionInput {
-    pb::JurisdictionInput {
-        jurisdiction_id: None,
-        country_code: country.into(),
-        state_province_code: state.map(Into::into),
-    }
-}
+use crate::helpers::{Seed, jurisdiction, reason, spawn_app, timestamp, values};
 
 /// A body with every editable field set.
 fn full_update(seed: &Seed) -> pb::IncidentUpdate {

@@ -2,35 +2,15 @@
 
 use incidentd::pb;
 
-use crate::helpers::{Seed, TestApp, spawn_app, timestamp, violations};
+use crate::helpers::{Seed, TestApp, jurisdiction, spawn_app, timestamp, values, violations};
 
 type Mutation = Box<dyn Fn(&mut pb::IncidentUpdate, &Seed)>;
-
-fn values(list: &[(Option<&str>, Option<&str>)]) -> pb::AttributeValuesInput {
-    pb::AttributeValuesInput {
-        values: list
-            .iter()
-            .map(|(id, value)| pb::AttributeValueInput {
-                id: id.map(Into::into),
-                value: value.map(Into::into),
-            })
-            .collect(),
-    }
-}
 
 fn assignee(id: &str, email: Option<&str>, kind: pb::assignee_type::Value) -> pb::AssigneeInput {
     pb::AssigneeInput {
         assignee_id: id.into(),
         assignee_email: email.map(Into::into),
         r#type: kind.into(),
-    }
-}
-
-fn jurisdiction(id: Option<&str>, country: &str, state: Option<&str>) -> pb::JurisdictionInput {
-    pb::JurisdictionInput {
-        jurisdiction_id: id.map(Into::into),
-        country_code: country.into(),
-        state_province_code: state.map(Into::into),
     }
 }
 
@@ -253,32 +233,37 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<&'static str>)> {
         ),
         (
             "unknown country",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(None, "ATL", None)]),
+            Box::new(|b, _| b.jurisdictions = vec![jurisdiction("ATL", None)]),
             vec!["incident.jurisdictions[0].countryCode"],
         ),
         (
             "USA without a state",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(None, "USA", None)]),
+            Box::new(|b, _| b.jurisdictions = vec![jurisdiction("USA", None)]),
             vec!["incident.jurisdictions[0].stateProvinceCode"],
         ),
         (
             "a province that is not in Canada",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(None, "CAN", Some("TX"))]),
+            Box::new(|b, _| b.jurisdictions = vec![jurisdiction("CAN", Some("TX"))]),
             vec!["incident.jurisdictions[0].stateProvinceCode"],
         ),
         (
             "a state for a country without states",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(None, "FRA", Some("IDF"))]),
+            Box::new(|b, _| b.jurisdictions = vec![jurisdiction("FRA", Some("IDF"))]),
             vec!["incident.jurisdictions[0].stateProvinceCode"],
         ),
         (
             "unknown jurisdiction id",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(Some(&uuid::Uuid::now_v7().to_string()), "", None)]),
+            Box::new(|b, _| {
+                b.jurisdictions = vec![pb::JurisdictionInput {
+                    jurisdiction_id: Some(uuid::Uuid::now_v7().to_string()),
+                    ..Default::default()
+                }]
+            }),
             vec!["incident.jurisdictions[0].jurisdictionId"],
         ),
         (
             "same jurisdiction twice",
-            Box::new(|b, _| b.jurisdictions = vec![jurisdiction(None, "DEU", None), jurisdiction(None, "deu", None)]),
+            Box::new(|b, _| b.jurisdictions = vec![jurisdiction("DEU", None), jurisdiction("deu", None)]),
             vec!["incident.jurisdictions[1]"],
         ),
         (
@@ -296,7 +281,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<&'static str>)> {
                 b.name = String::new();
                 b.org_group_id = uuid::Uuid::now_v7().to_string();
                 b.incident_type_name = "Nope".into();
-                b.jurisdictions = vec![jurisdiction(None, "USA", Some("ZZ"))];
+                b.jurisdictions = vec![jurisdiction("USA", Some("ZZ"))];
                 b.attribute_values
                     .insert("Colour".into(), values(&[(None, Some("Red"))]));
             }),
