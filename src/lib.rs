@@ -80,6 +80,17 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("incidents.db").display()))
     }
 
+    /// Connects to the configured database, creating the data directory first
+    /// when the database is the embedded default.
+    pub async fn connect(&self) -> anyhow::Result<Store> {
+        if self.database_url.is_none() {
+            fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        }
+        Store::connect(&self.database_url())
+            .await
+            .context("connecting to the database")
+    }
+
     /// The development key, created (mode 0600) on first use.
     pub fn development_key(&self) -> anyhow::Result<Vec<u8>> {
         let path = self.data_dir.join(DEV_KEY_FILE);
@@ -157,11 +168,7 @@ pub struct App {
 
 /// Connects, migrates, loads the verifier and seeds the demo tenant where due.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
-    let url = config.database_url();
-    if config.database_url.is_none() {
-        fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-    }
-    let store = Store::connect(&url).await.context("connecting to the database")?;
+    let store = config.connect().await?;
     store.migrate().await.context("migrating the database")?;
     let verifier = Arc::new(config.verifier()?);
     if matches!(config.auth.key, AuthKey::Development) && store.is_sqlite() {

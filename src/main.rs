@@ -72,8 +72,7 @@ async fn main() -> anyhow::Result<()> {
             incidentd::serve(app, listener, shutdown_signal()).await
         }
         Command::Migrate(common) => {
-            let config = common.to_config();
-            let store = incidentd::store::Store::connect(&config.database_url()).await?;
+            let store = common.to_config().connect().await?;
             store.migrate().await?;
             tracing::info!("migrations applied");
             Ok(())

@@ -15,8 +15,13 @@ impl MigratorTrait for Migrator {
     }
 }
 
-#[derive(DeriveMigrationName)]
 struct CreateRegister;
+
+impl MigrationName for CreateRegister {
+    fn name(&self) -> &str {
+        "m20261127_000001_create_register"
+    }
+}
 
 #[derive(DeriveIden)]
 enum Tenant {

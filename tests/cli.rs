@@ -1,0 +1,70 @@
+//! The `incidentd` binary's commands, run as a user would.
+
+use std::process::Command;
+
+use incidentd::auth::{KeySource, Verifier};
+
+fn incidentd(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_incidentd"))
+        .args(args)
+        .env("INCIDENTD_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("INCIDENTD_AUTH_HS256_SECRET")
+        .output()
+        .expect("incidentd runs")
+}
+
+#[test]
+fn migrate_creates_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let output = incidentd(&data, &["migrate"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(data.join("incidents.db").exists());
+}
+
+#[test]
+fn token_signs_with_the_development_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = "e94c0747-9b32-57d6-914b-f6a392c51936";
+    let subject = "6ceec7f3-10ee-5077-b5d3-39d77cabbdfc";
+    let args = [
+        "token",
+        "--tenant-id",
+        tenant,
+        "--subject",
+        subject,
+        "--scope",
+        "INCIDENT INCIDENT_ADMIN",
+        "--name",
+        "Ann",
+    ];
+    let output = incidentd(dir.path(), &args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap();
+    let key = hex::decode(
+        std::fs::read_to_string(dir.path().join("dev-hs256.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let principal = Verifier::new(KeySource::Hs256Secret(&key), None, None)
+        .unwrap()
+        .verify(token.trim())
+        .unwrap();
+    assert_eq!(principal.tenant_id.to_string(), tenant);
+    assert_eq!(principal.subject.to_string(), subject);
+    assert_eq!(principal.name.as_deref(), Some("Ann"));
+    assert_eq!(principal.scopes.len(), 2);
+}
+
+#[test]
+fn token_refuses_a_malformed_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = incidentd(
+        dir.path(),
+        &["token", "--tenant-id", "acme", "--subject", "x", "--scope", "INCIDENT"],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant-id"));
+}
