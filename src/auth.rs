@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::Error;
+use crate::domain::{Error, text::Name};
 
 /// The scopes of the original API, plus `INCIDENT_ADMIN` for reference data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,7 +29,7 @@ impl Scope {
     }
 
     /// Exact, case-sensitive match: `INCIDENT_READX` or `incident` grant nothing.
-    fn parse(raw: &str) -> Option<Self> {
+    pub fn parse(raw: &str) -> Option<Self> {
         [
             Scope::Incident,
             Scope::IncidentRead,
@@ -80,23 +80,34 @@ impl Principal {
     }
 }
 
-/// The claims incidentd reads and writes.
-#[derive(Debug, Serialize, Deserialize)]
+/// The claims incidentd reads from a verified token. `iss`, `aud` (a string or a
+/// list), `exp` and `nbf` are checked by jsonwebtoken from the raw claims.
+#[derive(Debug, Deserialize)]
+struct Received {
+    sub: String,
+    tenant_id: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The claims of a token incidentd mints (`incidentd token`, the demo token, tests).
+#[derive(Debug, Serialize)]
 pub struct Claims {
     pub sub: String,
     pub tenant_id: String,
-    #[serde(default)]
     pub scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub exp: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
 }
 
@@ -162,7 +173,7 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, Error> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+        let data = jsonwebtoken::decode::<Received>(token, &self.key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind::*;
             let why = match e.kind() {
                 ExpiredSignature => "the token has expired",
@@ -180,10 +191,15 @@ impl Verifier {
         let tenant_id =
             Uuid::try_parse(&claims.tenant_id).map_err(|_| unauthenticated("the token's tenant_id must be a UUID"))?;
         let subject = Uuid::try_parse(&claims.sub).map_err(|_| unauthenticated("the token's sub must be a UUID"))?;
+        // The name becomes `creator`, so it follows the rules of every stored name.
+        let name = match claims.name.filter(|n| !n.is_empty()) {
+            None => None,
+            Some(raw) => Some(Name::parse(raw).map_err(|e| Error::Unauthenticated(format!("the token's name {e}")))?),
+        };
         Ok(Principal {
             tenant_id,
             subject,
-            name: claims.name.filter(|n| !n.trim().is_empty()),
+            name: name.map(Name::into_inner),
             scopes: claims.scope.split(' ').filter_map(Scope::parse).collect(),
         })
     }
@@ -278,6 +294,50 @@ mod tests {
         // {"alg":"none","typ":"JWT"}
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(matches!(verifier().verify(&unsigned), Err(Error::Unauthenticated(_))));
+    }
+
+    #[test]
+    fn an_audience_list_is_accepted_and_checked() {
+        #[derive(Serialize)]
+        struct WithAudiences {
+            #[serde(flatten)]
+            claims: Claims,
+            aud: Vec<&'static str>,
+        }
+        let claims = claims_for(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "INCIDENT",
+            None,
+            Duration::from_secs(60),
+        );
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &WithAudiences {
+                claims,
+                aud: vec!["other", "incidentd"],
+            },
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(verifier().verify(&token).is_ok(), "no audience configured");
+        let strict = Verifier::new(KeySource::Hs256Secret(SECRET), None, Some("incidentd")).unwrap();
+        assert!(strict.verify(&token).is_ok());
+        let elsewhere = Verifier::new(KeySource::Hs256Secret(SECRET), None, Some("billing")).unwrap();
+        assert!(elsewhere.verify(&token).is_err());
+    }
+
+    #[test]
+    fn an_overlong_name_is_refused() {
+        let claims = claims_for(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "INCIDENT",
+            Some("n".repeat(256)),
+            Duration::from_secs(60),
+        );
+        let token = Signer::hs256(SECRET).sign(&claims).unwrap();
+        assert!(matches!(verifier().verify(&token), Err(Error::Unauthenticated(_))));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct Common {
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`. Default: a SQLite file
     /// `incidents.db` in the data directory, created on first start.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Redacted>,
     #[command(flatten)]
     pub auth: AuthArgs,

@@ -1,6 +1,6 @@
 //! The demo tenant seeded on a new embedded database when no key is configured,
 //! so that a first `cargo run` can be tried at once. Its ids are fixed (UUID v5),
-//! so the README's examples can name them.
+//! so the README's examples can name them. It is written in one transaction.
 
 use std::time::Duration;
 
@@ -9,7 +9,10 @@ use uuid::Uuid;
 use crate::{
     Config,
     auth::claims_for,
-    domain::reference::{NewAssignee, NewAttribute, NewIncidentType, NewOrganization},
+    domain::{
+        Error,
+        reference::{NewAssignee, NewAttribute, NewIncidentType, NewOrganization, ReferenceBatch},
+    },
     store::Store,
 };
 
@@ -34,12 +37,13 @@ pub async fn seed_if_empty(store: &Store, config: &Config) -> anyhow::Result<()>
     if !store.is_empty().await? {
         return Ok(());
     }
-    seed(store).await?;
+    store.create_reference_data(tenant_id(), batch()?).await?;
+    let name = Some("Demo User".to_owned());
     let claims = claims_for(
         tenant_id(),
         user_id(),
         DEMO_SCOPES,
-        Some("Demo User".into()),
+        name,
         Duration::from_secs(30 * 24 * 3600),
     );
     let token = config.signer(None)?.sign(&claims)?;
@@ -48,29 +52,23 @@ pub async fn seed_if_empty(store: &Store, config: &Config) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn seed(store: &Store) -> anyhow::Result<()> {
-    let tenant = tenant_id();
+fn batch() -> Result<ReferenceBatch, Error> {
     let headquarters = id("organization:headquarters");
-    store
-        .create_organization(
-            tenant,
-            headquarters,
-            NewOrganization::parse("Headquarters".into(), None)?,
-        )
-        .await?;
     let child = |name: &str| NewOrganization::parse(name.into(), Some(headquarters.to_string()));
-    store
-        .create_organization(tenant, id("organization:legal"), child("Legal")?)
-        .await?;
-    store
-        .create_organization(tenant, id("organization:it"), child("IT")?)
-        .await?;
-    for name in ["Misdirected Email", "Lost Device", "Unauthorized Access", "Ransomware"] {
-        let key = format!("incident-type:{}", name.to_lowercase());
-        store
-            .create_incident_type(tenant, id(&key), NewIncidentType::parse(name.into())?)
-            .await?;
-    }
+    let organizations = vec![
+        (headquarters, NewOrganization::parse("Headquarters".into(), None)?),
+        (id("organization:legal"), child("Legal")?),
+        (id("organization:it"), child("IT")?),
+    ];
+    let incident_types = ["Misdirected Email", "Lost Device", "Unauthorized Access", "Ransomware"]
+        .into_iter()
+        .map(|name| {
+            Ok((
+                id(&format!("incident-type:{}", name.to_lowercase())),
+                NewIncidentType::parse(name.into())?,
+            ))
+        })
+        .collect::<Result<_, Error>>()?;
     let options = |values: &[(&str, bool)]| values.iter().map(|(v, d)| ((*v).to_owned(), *d)).collect();
     let severity = options(&[
         ("Low", false),
@@ -79,47 +77,47 @@ async fn seed(store: &Store) -> anyhow::Result<()> {
         ("Critical", false),
         ("Unrated", true),
     ]);
-    store
-        .create_attribute(
-            tenant,
-            id("attribute:severity"),
-            NewAttribute::parse("Severity".into(), Some("SINGLE_SELECT"), severity)?,
-        )
-        .await?;
     let categories = options(&[
         ("Contact Details", false),
         ("Financial", false),
         ("Health", false),
         ("Government ID", false),
     ]);
-    store
-        .create_attribute(
-            tenant,
+    let attributes = vec![
+        (
+            id("attribute:severity"),
+            NewAttribute::parse("Severity".into(), Some("SINGLE_SELECT"), severity)?,
+        ),
+        (
             id("attribute:data-categories"),
             NewAttribute::parse("Data Categories".into(), Some("MULTI_SELECT"), categories)?,
-        )
-        .await?;
-    store
-        .create_attribute(
-            tenant,
+        ),
+        (
             id("attribute:ticket"),
             NewAttribute::parse("Ticket".into(), Some("TEXT"), Vec::new())?,
-        )
-        .await?;
+        ),
+    ];
     let user = |name: &str, email: &str| NewAssignee::parse(name.into(), Some(email.into()), Some("USER"));
-    store
-        .create_assignee(
-            tenant,
-            id("assignee:alice"),
-            user("Alice Example", "alice@example.com")?,
-        )
-        .await?;
-    store
-        .create_assignee(tenant, id("assignee:bob"), user("Bob Example", "bob@example.com")?)
-        .await?;
-    let group = NewAssignee::parse("Privacy Office".into(), None, Some("GROUP"))?;
-    store
-        .create_assignee(tenant, id("assignee:privacy-office"), group)
-        .await?;
-    Ok(())
+    let assignees = vec![
+        (id("assignee:alice"), user("Alice Example", "alice@example.com")?),
+        (id("assignee:bob"), user("Bob Example", "bob@example.com")?),
+        (
+            id("assignee:privacy-office"),
+            NewAssignee::parse("Privacy Office".into(), None, Some("GROUP"))?,
+        ),
+    ];
+    Ok(ReferenceBatch {
+        organizations,
+        incident_types,
+        attributes,
+        assignees,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_data_is_valid() {
+        assert!(super::batch().is_ok());
+    }
 }

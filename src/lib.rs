@@ -180,6 +180,53 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     })
 }
 
+/// How often health checks that the database answers.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Reports NOT_SERVING while the database does not answer, SERVING when it does,
+/// until shutdown begins.
+async fn watch_database(
+    store: Store,
+    reporter: tonic_health::server::HealthReporter,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    use pb::{
+        incident_service_server::IncidentServiceServer, reference_data_service_server::ReferenceDataServiceServer,
+    };
+    use tonic_health::ServingStatus;
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let up = matches!(tokio::time::timeout(HEALTH_INTERVAL, store.ping()).await, Ok(Ok(())));
+        if up == serving {
+            continue;
+        }
+        serving = up;
+        let status = if up {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        tracing::warn!(serving = up, "database health changed");
+        reporter.set_service_status("", status).await;
+        reporter
+            .set_service_status(
+                <IncidentServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+                status,
+            )
+            .await;
+        reporter
+            .set_service_status(
+                <ReferenceDataServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+                status,
+            )
+            .await;
+    }
+}
+
 /// Serves gRPC (with reflection and health) on `listener` until `shutdown`
 /// resolves, then lets in-flight calls finish for a bounded grace period.
 pub async fn serve(
@@ -206,6 +253,11 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stopping = stop_rx.clone();
+    let watcher = tokio::spawn(watch_database(
+        app.service.store().clone(),
+        health_reporter.clone(),
+        stop_rx.clone(),
+    ));
     let reporter = health_reporter.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -237,6 +289,7 @@ pub async fn serve(
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
+    watcher.abort();
     app.service.store().clone().close().await;
     tracing::info!("stopped");
     Ok(())

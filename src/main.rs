@@ -40,7 +40,7 @@ struct TokenArgs {
     #[arg(long)]
     subject: Uuid,
     /// Space-separated scopes, e.g. "INCIDENT INCIDENT_ADMIN".
-    #[arg(long)]
+    #[arg(long, value_parser = parse_scopes)]
     scope: String,
     /// Display name, recorded as `creator`.
     #[arg(long)]
@@ -83,6 +83,17 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", config.signer(args.private_key.as_deref())?.sign(&claims)?);
             Ok(())
         }
+    }
+}
+
+/// Refuses scope names the server would ignore, so a typo cannot mint a token
+/// that silently grants nothing.
+fn parse_scopes(raw: &str) -> Result<String, String> {
+    match raw.split(' ').find(|s| incidentd::auth::Scope::parse(s).is_none()) {
+        Some(unknown) => Err(format!(
+            "unknown scope {unknown:?}: use INCIDENT, INCIDENT_READ, INCIDENT_CREATE or INCIDENT_ADMIN, separated by spaces"
+        )),
+        None => Ok(raw.to_owned()),
     }
 }
 

@@ -68,3 +68,21 @@ fn token_refuses_a_malformed_tenant() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant-id"));
 }
+
+#[test]
+fn token_refuses_an_unknown_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let subject = "6ceec7f3-10ee-5077-b5d3-39d77cabbdfc";
+    let args = [
+        "token",
+        "--tenant-id",
+        subject,
+        "--subject",
+        subject,
+        "--scope",
+        "INCIDENT,INCIDENT_ADMIN",
+    ];
+    let output = incidentd(dir.path(), &args);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scope"));
+}

@@ -95,7 +95,7 @@ pub enum Error {
     Unauthenticated(String),
     #[error("this call needs one of the scopes {}", .allowed.join(", "))]
     MissingScope { allowed: Vec<&'static str> },
-    #[error("the database is unavailable; retry later")]
+    #[error("the database is unavailable or overloaded; retry later")]
     Unavailable,
     /// The cause is logged where it happens and never shown to callers.
     #[error("internal error")]

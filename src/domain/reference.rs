@@ -180,6 +180,15 @@ impl NewAssignee {
     }
 }
 
+/// Reference data created together, each entry with the id it gets.
+#[derive(Debug, Default)]
+pub struct ReferenceBatch {
+    pub organizations: Vec<(Uuid, NewOrganization)>,
+    pub incident_types: Vec<(Uuid, NewIncidentType)>,
+    pub attributes: Vec<(Uuid, NewAttribute)>,
+    pub assignees: Vec<(Uuid, NewAssignee)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,8 +42,7 @@ impl Store {
         auto_assess_jurisdictions: bool,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
-        self.ensure_tenant(tenant_id).await?;
-        let write = self.write().await?;
+        let write = self.write(tenant_id).await?;
         let txn = &write.txn;
         let reference = load_reference(txn, tenant_id, &input, HashSet::new()).await?;
         let draft = resolve(input, reference)?;
@@ -92,7 +91,7 @@ impl Store {
         input: IncidentInput,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
-        let write = self.write().await?;
+        let write = self.write(tenant_id).await?;
         let txn = &write.txn;
         // Locks the row on PostgreSQL, so concurrent updates of one incident queue
         // instead of interleaving their child rows. SQLite has one writer anyway.

@@ -14,8 +14,8 @@ use std::{
 };
 
 use sea_orm::{
-    AccessMode, ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sea_query::OnConflict,
 };
 use sea_orm_migration::MigratorTrait;
@@ -29,6 +29,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a lock held by another process before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The PostgreSQL advisory lock that serialises migrations ("incident" in ASCII).
+const MIGRATION_LOCK: i64 = 0x696e_6369_6465_6e74;
+
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
@@ -39,15 +42,24 @@ pub struct Store {
     tenants: Arc<Mutex<HashSet<Uuid>>>,
 }
 
-/// A write transaction, holding the SQLite writer slot while it lives.
+/// A write transaction of one tenant, holding the SQLite writer slot while it
+/// lives. The tenant's row exists inside it.
 pub(crate) struct Write {
     pub txn: DatabaseTransaction,
     _slot: Option<OwnedMutexGuard<()>>,
+    /// Set when this transaction created the tenant: remembered once committed.
+    new_tenant: Option<(Arc<Mutex<HashSet<Uuid>>>, Uuid)>,
 }
 
 impl Write {
     pub async fn commit(self) -> Result<(), Error> {
-        self.txn.commit().await.map_err(db_error)
+        self.txn.commit().await.map_err(db_error)?;
+        if let Some((known, tenant_id)) = self.new_tenant
+            && let Ok(mut known) = known.lock()
+        {
+            known.insert(tenant_id);
+        }
+        Ok(())
     }
 }
 
@@ -79,9 +91,24 @@ impl Store {
         })
     }
 
-    /// Brings the schema up to date.
+    /// Brings the schema up to date in one transaction that holds the database's
+    /// write lock (SQLite) or an advisory lock (PostgreSQL), so replicas starting
+    /// together migrate one at a time and the later ones find nothing to do.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        migration::Migrator::up(&self.db, None).await?;
+        let txn = if self.is_sqlite() {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            self.db.begin_with_options(options).await?
+        } else {
+            let txn = self.db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+            txn
+        };
+        migration::Migrator::up(&txn, None).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -89,7 +116,7 @@ impl Store {
         self.db.get_database_backend() == DbBackend::Sqlite
     }
 
-    /// Whether the database reaches: used by readiness and health.
+    /// Whether the database answers: the health service reports it.
     pub async fn ping(&self) -> Result<(), Error> {
         self.db.ping().await.map_err(db_error)
     }
@@ -104,8 +131,10 @@ impl Store {
         &self.db
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
-    pub(crate) async fn write(&self) -> Result<Write, Error> {
+    /// Starts a write transaction for a tenant (`BEGIN IMMEDIATE` on SQLite).
+    /// Tenants are not created explicitly: the first write of a new `tenant_id`
+    /// adds its row and its `Unknown` incident type, in the same transaction.
+    pub(crate) async fn write(&self, tenant_id: Uuid) -> Result<Write, Error> {
         let slot = match &self.writer {
             Some(writer) => Some(writer.clone().lock_owned().await),
             None => None,
@@ -115,7 +144,18 @@ impl Store {
             ..Default::default()
         };
         let txn = self.db.begin_with_options(options).await.map_err(db_error)?;
-        Ok(Write { txn, _slot: slot })
+        let known = self.tenants.lock().is_ok_and(|known| known.contains(&tenant_id));
+        let new_tenant = if known {
+            None
+        } else {
+            insert_tenant(&txn, tenant_id).await.map_err(db_error)?;
+            Some((self.tenants.clone(), tenant_id))
+        };
+        Ok(Write {
+            txn,
+            _slot: slot,
+            new_tenant,
+        })
     }
 
     /// Starts a read transaction that sees one consistent snapshot.
@@ -128,21 +168,6 @@ impl Store {
                 .await
         };
         txn.map_err(db_error)
-    }
-
-    /// Makes sure the tenant's row and its `Unknown` incident type exist. Tenants
-    /// are not created explicitly: the first call with a new `tenant_id` does it.
-    pub(crate) async fn ensure_tenant(&self, tenant_id: Uuid) -> Result<(), Error> {
-        if self.tenants.lock().is_ok_and(|known| known.contains(&tenant_id)) {
-            return Ok(());
-        }
-        let write = self.write().await?;
-        insert_tenant(&write.txn, tenant_id).await.map_err(db_error)?;
-        write.commit().await?;
-        if let Ok(mut known) = self.tenants.lock() {
-            known.insert(tenant_id);
-        }
-        Ok(())
     }
 }
 
@@ -158,7 +183,7 @@ async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(),
     .await?;
     incident_type::Entity::insert(incident_type::ActiveModel {
         tenant_id: Set(tenant_id),
-        id: Set(Uuid::new_v5(&tenant_id, b"incident-type:unknown")),
+        id: Set(unknown_incident_type_id(tenant_id)),
         name: Set(UNKNOWN_INCIDENT_TYPE.to_owned()),
         name_key: Set(name_key(UNKNOWN_INCIDENT_TYPE)),
     })
@@ -172,29 +197,49 @@ async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(),
     Ok(())
 }
 
+/// The id of a tenant's `Unknown` incident type: fixed, so it is known before the
+/// tenant's first write.
+pub(crate) fn unknown_incident_type_id(tenant_id: Uuid) -> Uuid {
+    Uuid::new_v5(&tenant_id, b"incident-type:unknown")
+}
+
 /// The current time at the microsecond precision both databases keep.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
 }
 
-/// Translates a database error at the store boundary: lost connections are
-/// UNAVAILABLE, everything else INTERNAL with the cause logged, never returned.
+/// Translates a database error at the store boundary: an unreachable, restarting
+/// or saturated database is UNAVAILABLE (worth a retry), everything else INTERNAL
+/// with the cause logged, never returned.
 pub(crate) fn db_error(error: DbErr) -> Error {
-    let unavailable = match &error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
-            sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed
-        ),
-        _ => false,
-    };
-    if unavailable {
+    if is_unavailable(&error) {
         tracing::warn!(error = %error, "database unavailable");
         Error::Unavailable
     } else {
         tracing::error!(error = %error, "database error");
         Error::Internal
+    }
+}
+
+fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr::SqlxError, sqlx::Error as Sqlx};
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(SqlxError(e)) | DbErr::Query(SqlxError(e)) => e.as_ref(),
+        _ => return false,
+    };
+    match sqlx {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(e) => {
+            let code = e.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions, too many connections, shutting
+            // down or starting up. SQLite: busy or locked past the busy timeout.
+            code.starts_with("08")
+                || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+                || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+        }
+        _ => false,
     }
 }
 

@@ -64,6 +64,12 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((base, name)) = self.postgres.take() else {
@@ -117,13 +123,17 @@ pub async fn spawn_on(db: TestDb) -> TestApp {
     spawn_with(db, shared_secret()).await
 }
 
-pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
-    let config = Config {
+/// The configuration of a server on `db`.
+pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
+    Config {
         database_url: Some(db.url.clone()),
         data_dir: db.dir.path().to_path_buf(),
         auth,
-    };
-    let app = incidentd::build(&config).await.expect("app builds");
+    }
+}
+
+pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
+    let app = incidentd::build(&config_for(&db, auth)).await.expect("app builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let (stop, stopped) = oneshot::channel::<()>();

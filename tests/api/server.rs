@@ -92,3 +92,22 @@ async fn health_reports_serving() {
         assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
     }
 }
+
+/// Replicas share PostgreSQL and may start at the same moment; an embedded SQLite
+/// file belongs to one process, which may start again on it.
+#[tokio::test]
+async fn servers_starting_together_or_again_find_the_schema_ready() {
+    let db = crate::helpers::TestDb::new().await;
+    let config = crate::helpers::config_for(&db, crate::helpers::shared_secret());
+    if db.is_postgres() {
+        let starts = (0..4).map(|_| incidentd::build(&config));
+        for started in futures::future::join_all(starts).await {
+            assert!(started.is_ok(), "{:?}", started.err());
+        }
+    } else {
+        for _ in 0..2 {
+            let started = incidentd::build(&config).await;
+            assert!(started.is_ok(), "{:?}", started.err());
+        }
+    }
+}
