@@ -10,6 +10,7 @@ use crate::{
     domain::{
         Error, Violations,
         incident::{Incident, IncidentFields, IncidentInput},
+        inventory::{CreateOnly, CreateOnlyFields},
         jurisdiction::{self, Jurisdiction},
         reference::{
             Assignee, Attribute, IncidentType, NewAssignee, NewAttribute, NewIncidentType, NewOrganization,
@@ -40,17 +41,19 @@ impl Service {
     pub async fn create_incident(
         &self,
         principal: &Principal,
-        body: Option<IncidentFields>,
-        auto_assess_jurisdictions: bool,
+        body: Option<(IncidentFields, CreateOnlyFields)>,
     ) -> Result<Incident, Error> {
         principal.require(allow::CREATE_INCIDENT)?;
         let mut violations = Violations::new();
+        let (body, create_only) = body.unzip();
         match parse_body(&mut violations, body) {
-            Some(input) => self
-                .store
-                .create_incident(principal, input, auto_assess_jurisdictions)
-                .await
-                .map_err(|e| e.within(BODY)),
+            Some(mut input) => {
+                let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
+                self.store
+                    .create_incident(principal, input, create_only)
+                    .await
+                    .map_err(|e| e.within(BODY))
+            }
             None => Err(violations.into_error()),
         }
     }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{
     enums::{AssigneeKind, IncidentStatus, NotificationNeeded, SourceType, parse_choice},
     error::Violations,
+    inventory::InventoryLinks,
     jurisdiction::{self, Jurisdiction, JurisdictionRef},
     reference::{Assignee, AttributeOption, IncidentType, Organization, UNKNOWN_INCIDENT_TYPE},
     text::{ATTRIBUTE_TEXT_MAX, Email, LONG_TEXT_MAX, NAME_MAX, Name, Text, parse_uuid},
@@ -18,6 +19,8 @@ use super::{
 pub const ATTRIBUTES_MAX: usize = 100;
 /// Most values one attribute may hold.
 pub const ATTRIBUTE_VALUES_MAX: usize = 100;
+/// Most attribute values of one incident, all attributes together.
+pub const ATTRIBUTE_VALUES_TOTAL_MAX: usize = 1_000;
 /// Most assignees of one incident.
 pub const ASSIGNEES_MAX: usize = 50;
 /// Most jurisdictions of one incident.
@@ -233,6 +236,14 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
         );
         return Vec::new();
     }
+    let total: usize = raw.values().map(Vec::len).sum();
+    if total > ATTRIBUTE_VALUES_TOTAL_MAX {
+        v.add(
+            "attributeValues",
+            format!("at most {ATTRIBUTE_VALUES_TOTAL_MAX} values in all, got {total}"),
+        );
+        return Vec::new();
+    }
     let mut parsed = Vec::with_capacity(raw.len());
     for (name, values) in raw {
         if name.chars().count() > NAME_MAX {
@@ -425,6 +436,8 @@ pub struct Incident {
     pub attribute_values: Vec<ChosenValue>,
     pub assignees: Vec<AssignedTo>,
     pub jurisdictions: Vec<&'static Jurisdiction>,
+    /// Given at creation, by inventory type.
+    pub linked_inventories: Vec<InventoryLinks>,
 }
 
 impl Incident {
@@ -559,6 +572,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(at.timestamp_subsec_nanos(), 123_456_000);
+    }
+
+    #[test]
+    fn attribute_values_are_bounded_in_all() {
+        let value = || AttributeValueRef {
+            id: None,
+            value: Some("x".into()),
+        };
+        let attribute_values = (0..11).map(|i| (format!("A{i}"), vec![value(); 100])).collect();
+        let fields = IncidentFields {
+            attribute_values,
+            ..valid_fields()
+        };
+        assert_eq!(fields_of(IncidentInput::parse(fields)), ["attributeValues"]);
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
+use uuid::Uuid;
 
 use crate::{
     domain::{
         enums::AssigneeKind,
         incident::{AssigneeRef, AttributeValueRef, Incident, IncidentFields, WireTime},
+        inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         reference::{Assignee, Attribute, IncidentType, Organization},
         text::name_key,
@@ -92,8 +94,8 @@ impl From<pb::IncidentUpdate> for IncidentFields {
     }
 }
 
-/// The create body: the editable body plus `autoAssessJurisdictions`.
-pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, bool) {
+/// The create body: the editable body plus the create-only fields.
+pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, CreateOnlyFields) {
     let pb::IncidentCreate {
         name,
         description,
@@ -109,6 +111,7 @@ pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, bool) {
         incident_assignee_requests,
         jurisdictions,
         auto_assess_jurisdictions,
+        linked_inventories,
     } = body;
     let editable = pb::IncidentUpdate {
         name,
@@ -125,7 +128,32 @@ pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, bool) {
         incident_assignee_requests,
         jurisdictions,
     };
-    (editable.into(), auto_assess_jurisdictions)
+    let linked_inventories = linked_inventories
+        .into_iter()
+        .map(|(inventory_type, link)| {
+            let pb::InventoryLinkInput {
+                inventory_ids,
+                external_ids,
+                source_type,
+            } = link;
+            let source_type = enum_name(source_type, pb::source_type::Value::as_str_name);
+            (
+                inventory_type,
+                InventoryLinkRef {
+                    inventory_ids,
+                    external_ids,
+                    source_type,
+                },
+            )
+        })
+        .collect();
+    (
+        editable.into(),
+        CreateOnlyFields {
+            auto_assess_jurisdictions,
+            linked_inventories,
+        },
+    )
 }
 
 fn attribute_value_ref(value: pb::AttributeValueInput) -> AttributeValueRef {
@@ -245,6 +273,19 @@ impl From<Incident> for pb::Incident {
                 .map(jurisdiction_information)
                 .collect(),
             closed_setting_on: false,
+            linked_inventories: incident
+                .linked_inventories
+                .into_iter()
+                .map(|links| {
+                    let source_type = enum_value(links.source_type.as_str(), pb::source_type::Value::from_str_name);
+                    let value = pb::InventoryLinks {
+                        inventory_ids: links.inventory_ids.iter().map(Uuid::to_string).collect(),
+                        external_ids: links.external_ids,
+                        source_type,
+                    };
+                    (links.inventory_type.as_str().to_owned(), value)
+                })
+                .collect(),
         }
     }
 }

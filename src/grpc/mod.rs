@@ -44,11 +44,11 @@ impl pb::incident_service_server::IncidentService for Api {
     async fn create_incident(&self, request: Request<pb::CreateIncidentRequest>) -> Answer<pb::Incident> {
         let principal = self.principal(&request)?;
         let pb::CreateIncidentRequest { incident } = request.into_inner();
-        let (body, auto_assess) = match incident.map(convert::create_body) {
-            Some((body, auto_assess)) => (Some(body), auto_assess),
-            None => (None, false),
-        };
-        answer(self.service.create_incident(&principal, body, auto_assess).await)
+        answer(
+            self.service
+                .create_incident(&principal, incident.map(convert::create_body))
+                .await,
+        )
     }
 
     async fn get_incident(&self, request: Request<pb::GetIncidentRequest>) -> Answer<pb::Incident> {

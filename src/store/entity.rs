@@ -134,3 +134,15 @@ entity!(incident_jurisdiction, "incident_jurisdiction", {
     country_code: String,
     state_province_code: Option<String>,
 });
+
+entity!(incident_inventory_link, "incident_inventory_link", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    position: i32,
+    tenant_id: Uuid,
+    inventory_type: String,
+    inventory_id: Option<Uuid>,
+    external_id: Option<String>,
+    source_type: String,
+});

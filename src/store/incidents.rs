@@ -1,11 +1,11 @@
 //! Incidents: create, read and update, each in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -13,22 +13,19 @@ use uuid::Uuid;
 use super::{
     Store, db_error,
     entity::{
-        assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value,
-        incident_jurisdiction, incident_type, organization, tenant,
+        incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
+    load::{chosen_options, load_incident, load_reference},
     now,
-    reference::{to_assignee, to_attribute_option, to_organization},
 };
 use crate::{
     auth::Principal,
     domain::{
         Error, Resource,
         enums::IncidentStatus,
-        incident::{AssignedTo, ChosenValue, Incident, IncidentDraft, IncidentInput},
-        jurisdiction,
-        reference::IncidentType,
-        resolve::{ReferenceSnapshot, resolve},
-        text::name_key,
+        incident::{Incident, IncidentDraft, IncidentInput},
+        inventory::{CreateOnly, InventoryLinks},
+        resolve::resolve,
     },
 };
 
@@ -39,7 +36,7 @@ impl Store {
         &self,
         principal: &Principal,
         input: IncidentInput,
-        auto_assess_jurisdictions: bool,
+        create_only: CreateOnly,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
         let write = self.write(tenant_id).await?;
@@ -55,7 +52,7 @@ impl Store {
             number: Set(number),
             date_closed: Set(None),
             status: Set(IncidentStatus::Open.as_str().to_owned()),
-            auto_assess_jurisdictions: Set(auto_assess_jurisdictions),
+            auto_assess_jurisdictions: Set(create_only.auto_assess_jurisdictions),
             created_by: Set(principal.subject),
             creator: Set(principal.display_name()),
             created_at: Set(at),
@@ -68,6 +65,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         insert_children(txn, tenant_id, id, &draft).await?;
+        insert_links(txn, tenant_id, id, &create_only.linked_inventories).await?;
         let created = load_incident(txn, tenant_id, id).await?.ok_or(Error::Internal)?;
         write.commit().await?;
         tracing::info!(incident_id = %id, number, "incident created");
@@ -165,79 +163,6 @@ fn editable_columns(draft: &IncidentDraft) -> incident::ActiveModel {
     }
 }
 
-/// The options currently chosen on an incident: they may stay even when disabled.
-async fn chosen_options(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<HashSet<Uuid>, Error> {
-    let rows = incident_attribute_value::Entity::find()
-        .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-        .filter(incident_attribute_value::Column::IncidentId.eq(id))
-        .all(txn)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().filter_map(|r| r.option_id).collect())
-}
-
-/// Loads exactly the reference data `input` names.
-async fn load_reference(
-    txn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    input: &IncidentInput,
-    already_chosen: HashSet<Uuid>,
-) -> Result<ReferenceSnapshot, Error> {
-    let incident_type = match &input.incident_type_name {
-        None => None,
-        Some(name) => incident_type::Entity::find()
-            .filter(incident_type::Column::TenantId.eq(tenant_id))
-            .filter(incident_type::Column::NameKey.eq(name.key()))
-            .one(txn)
-            .await
-            .map_err(db_error)?
-            .map(|t| IncidentType { id: t.id, name: t.name }),
-    };
-    let organization = match input.org_group_id {
-        None => None,
-        Some(id) => organization::Entity::find_by_id((tenant_id, id))
-            .one(txn)
-            .await
-            .map_err(db_error)?
-            .map(to_organization),
-    };
-    let assignees = if input.assignees.is_empty() {
-        HashMap::new()
-    } else {
-        assignee::Entity::find()
-            .filter(assignee::Column::TenantId.eq(tenant_id))
-            .filter(assignee::Column::Id.is_in(input.assignee_ids()))
-            .all(txn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .filter_map(|a| to_assignee(a).map(|a| (a.id, a)))
-            .collect()
-    };
-    let attributes = if input.attribute_values.is_empty() {
-        HashMap::new()
-    } else {
-        let rows = attribute::Entity::find()
-            .filter(attribute::Column::TenantId.eq(tenant_id))
-            .filter(attribute::Column::NameKey.is_in(input.attribute_keys()))
-            .all(txn)
-            .await
-            .map_err(db_error)?;
-        super::reference::with_options(txn, tenant_id, rows)
-            .await?
-            .into_iter()
-            .map(|a| (name_key(&a.name), a))
-            .collect()
-    };
-    Ok(ReferenceSnapshot {
-        incident_type,
-        organization,
-        assignees,
-        attributes,
-        already_chosen,
-    })
-}
-
 async fn delete_children(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<(), Error> {
     incident_attribute_value::Entity::delete_many()
         .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
@@ -323,167 +248,39 @@ async fn insert_children(
     Ok(())
 }
 
-/// Reads an incident with every name it shows resolved from reference data.
-async fn load_incident(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<Option<Incident>, Error> {
-    let Some(row) = incident::Entity::find_by_id((tenant_id, id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-    else {
-        return Ok(None);
-    };
-    let incident_type = incident_type::Entity::find_by_id((tenant_id, row.incident_type_id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .map(|t| IncidentType { id: t.id, name: t.name })
-        .ok_or_else(|| corrupt("incident type", id))?;
-    let organization = organization::Entity::find_by_id((tenant_id, row.org_group_id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .map(to_organization)
-        .ok_or_else(|| corrupt("organization", id))?;
-    let attribute_values = load_attribute_values(txn, tenant_id, id).await?;
-    let assignees = load_assignees(txn, tenant_id, id).await?;
-    let jurisdictions = incident_jurisdiction::Entity::find()
-        .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
-        .filter(incident_jurisdiction::Column::IncidentId.eq(id))
-        .order_by_asc(incident_jurisdiction::Column::Position)
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|j| jurisdiction::by_id(j.jurisdiction_id).ok_or_else(|| corrupt("jurisdiction", id)))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(Incident {
-        id: row.id,
-        tenant_id: row.tenant_id,
-        number: row.number,
-        name: row.name,
-        description: row.description,
-        incident_type,
-        organization,
-        date_occurred: row.date_occurred,
-        date_discovered: row.date_discovered,
-        deadline: row.deadline,
-        date_closed: row.date_closed,
-        source_type: row.source_type.parse().map_err(|_| corrupt("source type", id))?,
-        root_cause: row.root_cause,
-        notification_needed: row
-            .notification_needed
-            .parse()
-            .map_err(|_| corrupt("notification needed", id))?,
-        status: row.status.parse().map_err(|_| corrupt("status", id))?,
-        created_by: row.created_by,
-        creator: row.creator,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        revision: row.revision,
-        attribute_values,
-        assignees,
-        jurisdictions,
-    }))
-}
-
-/// A stored row that the code cannot read back: logged, and INTERNAL to the caller.
-fn corrupt(what: &str, id: Uuid) -> Error {
-    tracing::error!(incident_id = %id, what, "stored incident refers to something unreadable");
-    Error::Internal
-}
-
-async fn load_attribute_values(
+/// Stores the inventory links of a new incident, one row per id.
+async fn insert_links(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<Vec<ChosenValue>, Error> {
-    let rows = incident_attribute_value::Entity::find()
-        .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-        .filter(incident_attribute_value::Column::IncidentId.eq(id))
-        .order_by_asc(incident_attribute_value::Column::Position)
-        .all(txn)
-        .await
-        .map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let attribute_ids: HashSet<Uuid> = rows.iter().map(|r| r.attribute_id).collect();
-    let names: HashMap<Uuid, String> = attribute::Entity::find()
-        .filter(attribute::Column::TenantId.eq(tenant_id))
-        .filter(attribute::Column::Id.is_in(attribute_ids))
-        .select_only()
-        .column(attribute::Column::Id)
-        .column(attribute::Column::Name)
-        .into_tuple::<(Uuid, String)>()
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
+    links: &[InventoryLinks],
+) -> Result<(), Error> {
+    let rows: Vec<_> = links
+        .iter()
+        .flat_map(|link| {
+            let ids = link.inventory_ids.iter().map(|i| (Some(*i), None));
+            let external = link.external_ids.iter().map(|e| (None, Some(e.clone())));
+            ids.chain(external)
+                .map(move |(inventory_id, external_id)| (link, inventory_id, external_id))
+        })
+        .zip(0..)
+        .map(
+            |((link, inventory_id, external_id), position)| incident_inventory_link::ActiveModel {
+                incident_id: Set(id),
+                position: Set(position),
+                tenant_id: Set(tenant_id),
+                inventory_type: Set(link.inventory_type.as_str().to_owned()),
+                inventory_id: Set(inventory_id),
+                external_id: Set(external_id),
+                source_type: Set(link.source_type.as_str().to_owned()),
+            },
+        )
         .collect();
-    let option_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.option_id).collect();
-    let options: HashMap<Uuid, _> = if option_ids.is_empty() {
-        HashMap::new()
-    } else {
-        attribute_option::Entity::find()
-            .filter(attribute_option::Column::TenantId.eq(tenant_id))
-            .filter(attribute_option::Column::Id.is_in(option_ids))
-            .all(txn)
+    if !rows.is_empty() {
+        incident_inventory_link::Entity::insert_many(rows)
+            .exec_without_returning(txn)
             .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|o| (o.id, to_attribute_option(o)))
-            .collect()
-    };
-    rows.into_iter()
-        .map(|r| {
-            let attribute_name = names
-                .get(&r.attribute_id)
-                .cloned()
-                .ok_or_else(|| corrupt("attribute", id))?;
-            let option = match r.option_id {
-                None => None,
-                Some(option_id) => Some(options.get(&option_id).cloned().ok_or_else(|| corrupt("option", id))?),
-            };
-            Ok(ChosenValue {
-                attribute_id: r.attribute_id,
-                attribute_name,
-                option,
-                text: r.text_value,
-            })
-        })
-        .collect()
-}
-
-async fn load_assignees(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<Vec<AssignedTo>, Error> {
-    let rows = incident_assignee::Entity::find()
-        .filter(incident_assignee::Column::TenantId.eq(tenant_id))
-        .filter(incident_assignee::Column::IncidentId.eq(id))
-        .order_by_asc(incident_assignee::Column::Position)
-        .all(txn)
-        .await
-        .map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
+            .map_err(db_error)?;
     }
-    let directory: HashMap<Uuid, _> = assignee::Entity::find()
-        .filter(assignee::Column::TenantId.eq(tenant_id))
-        .filter(assignee::Column::Id.is_in(rows.iter().map(|r| r.assignee_id)))
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .filter_map(|a| to_assignee(a).map(|a| (a.id, a)))
-        .collect();
-    rows.into_iter()
-        .map(|r| {
-            let assignee = directory
-                .get(&r.assignee_id)
-                .cloned()
-                .ok_or_else(|| corrupt("assignee", id))?;
-            Ok(AssignedTo {
-                assignee,
-                email: r.email,
-            })
-        })
-        .collect()
+    Ok(())
 }

@@ -140,6 +140,18 @@ enum IncidentJurisdiction {
     StateProvinceCode,
 }
 
+#[derive(DeriveIden)]
+enum IncidentInventoryLink {
+    Table,
+    IncidentId,
+    Position,
+    TenantId,
+    InventoryType,
+    InventoryId,
+    ExternalId,
+    SourceType,
+}
+
 /// A foreign key from `(tenant_id, column)` of `from` to the key `(tenant_id, id)` of `to`.
 fn tenant_fk<F, C, T, TT, TI>(from: F, column: C, to: T, to_tenant: TT, to_id: TI) -> ForeignKeyCreateStatement
 where
@@ -453,6 +465,35 @@ impl MigrationTrait for CreateRegister {
                     tenant_fk(
                         IncidentJurisdiction::Table,
                         IncidentJurisdiction::IncidentId,
+                        Incident::Table,
+                        Incident::TenantId,
+                        Incident::Id,
+                    )
+                    .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(IncidentInventoryLink::Table)
+                .col(uuid(IncidentInventoryLink::IncidentId))
+                .col(integer(IncidentInventoryLink::Position))
+                .col(uuid(IncidentInventoryLink::TenantId))
+                .col(string_len(IncidentInventoryLink::InventoryType, 32))
+                .col(uuid_null(IncidentInventoryLink::InventoryId))
+                .col(string_len_null(IncidentInventoryLink::ExternalId, 255))
+                .col(string_len(IncidentInventoryLink::SourceType, 16))
+                .primary_key(
+                    Index::create()
+                        .col(IncidentInventoryLink::IncidentId)
+                        .col(IncidentInventoryLink::Position),
+                )
+                .foreign_key(
+                    tenant_fk(
+                        IncidentInventoryLink::Table,
+                        IncidentInventoryLink::IncidentId,
                         Incident::Table,
                         Incident::TenantId,
                         Incident::Id,

@@ -4,6 +4,7 @@
 
 mod entity;
 mod incidents;
+mod load;
 pub mod migration;
 mod reference;
 

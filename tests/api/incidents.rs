@@ -373,3 +373,100 @@ async fn concurrent_updates_of_one_incident_never_mix_their_rows() {
     assert_eq!(last.attribute_values["Ticket"].values.len(), 1);
     assert_eq!(last.attribute_values["Ticket"].values[0].value, format!("W{writer}"));
 }
+
+#[tokio::test]
+async fn the_largest_valid_incident_is_stored_whole() {
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let options: Vec<String> = (0..100).map(|i| format!("Option {i}")).collect();
+    let option_refs: Vec<(&str, bool)> = options.iter().map(|o| (o.as_str(), false)).collect();
+    let mut body = pb::IncidentUpdate {
+        name: "n".repeat(255),
+        description: Some("d".repeat(10_000)),
+        root_cause: Some("r".repeat(10_000)),
+        org_group_id: seed.headquarters.clone(),
+        ..Default::default()
+    };
+    for a in 0..10 {
+        let name = format!("Multi {a}");
+        app.attribute(&name, pb::attribute_type::Value::MultiSelect, &option_refs)
+            .await;
+        let all: Vec<(Option<&str>, Option<&str>)> = options.iter().map(|o| (None, Some(o.as_str()))).collect();
+        body.attribute_values.insert(name, values(&all));
+    }
+    for i in 0..50 {
+        let id = app
+            .assignee(&format!("Person {i}"), None, pb::assignee_type::Value::User)
+            .await;
+        body.incident_assignee_requests.push(pb::AssigneeInput {
+            assignee_id: id,
+            ..Default::default()
+        });
+    }
+    let catalogue = app
+        .reference
+        .list_jurisdictions(app.admin(pb::ListJurisdictionsRequest { country_code: None }));
+    body.jurisdictions = catalogue
+        .await
+        .unwrap()
+        .into_inner()
+        .jurisdictions
+        .into_iter()
+        .take(300)
+        .map(|j| pb::JurisdictionInput {
+            jurisdiction_id: Some(j.jurisdiction_id),
+            ..Default::default()
+        })
+        .collect();
+    let created = app.create(seed.minimal("Large")).await.unwrap();
+    let updated = app.update(&created.id, body).await.unwrap();
+    assert_eq!(
+        updated
+            .attribute_values
+            .values()
+            .map(|list| list.values.len())
+            .sum::<usize>(),
+        1_000
+    );
+    assert_eq!(updated.incident_assignee_information.len(), 50);
+    assert_eq!(updated.jurisdictions.len(), 300);
+    assert_eq!(app.get(&created.id).await.unwrap(), updated);
+}
+
+#[tokio::test]
+async fn inventory_links_are_kept_from_creation_through_updates() {
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let asset = uuid::Uuid::now_v7().to_string();
+    let mut body = seed.minimal("Linked");
+    body.auto_assess_jurisdictions = true;
+    body.linked_inventories.insert(
+        "assets".into(),
+        pb::InventoryLinkInput {
+            inventory_ids: vec![asset.clone()],
+            external_ids: vec!["CMDB-17".into()],
+            source_type: pb::source_type::Value::Integration.into(),
+        },
+    );
+    body.linked_inventories.insert(
+        "vendors".into(),
+        pb::InventoryLinkInput {
+            external_ids: vec!["ACME".into()],
+            ..Default::default()
+        },
+    );
+    let created = app.create(body).await.unwrap();
+    let assets = &created.linked_inventories["assets"];
+    assert_eq!(assets.inventory_ids, [asset]);
+    assert_eq!(assets.external_ids, ["CMDB-17"]);
+    assert_eq!(assets.source_type, i32::from(pb::source_type::Value::Integration));
+    assert_eq!(
+        created.linked_inventories["vendors"].source_type,
+        i32::from(pb::source_type::Value::Manual)
+    );
+    let updated = app.update(&created.id, full_update(&seed)).await.unwrap();
+    assert_eq!(
+        updated.linked_inventories, created.linked_inventories,
+        "the update body has no links to replace"
+    );
+}

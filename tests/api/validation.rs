@@ -344,6 +344,7 @@ async fn each_invalid_create_names_its_field_and_creates_nothing() {
             incident_assignee_requests: body.incident_assignee_requests,
             jurisdictions: body.jurisdictions,
             auto_assess_jurisdictions: false,
+            linked_inventories: Default::default(),
         };
         let status = app.create(create).await.expect_err(case);
         assert_eq!(violations(&status), expected, "{case}");
@@ -388,4 +389,34 @@ async fn organizations_of_another_tenant_cannot_be_referenced() {
     body.org_group_id = foreign;
     let status = app.update(&created.id, body).await.unwrap_err();
     assert_eq!(violations(&status), ["incident.orgGroupId"]);
+}
+
+#[tokio::test]
+async fn invalid_inventory_links_name_their_path() {
+    let (mut app, seed, _) = setup().await;
+    let mut body = seed.minimal("Linked");
+    body.linked_inventories.insert(
+        "assets".into(),
+        pb::InventoryLinkInput {
+            inventory_ids: vec!["asset-1".into()],
+            external_ids: vec![],
+            source_type: pb::source_type::Value::Webform.into(),
+        },
+    );
+    body.linked_inventories.insert(
+        "servers".into(),
+        pb::InventoryLinkInput {
+            external_ids: vec!["srv-1".into()],
+            ..Default::default()
+        },
+    );
+    let status = app.create(body).await.unwrap_err();
+    assert_eq!(
+        violations(&status),
+        [
+            "incident.linkedInventories[\"assets\"].sourceType",
+            "incident.linkedInventories[\"assets\"].inventoryIds[0]",
+            "incident.linkedInventories[\"servers\"]",
+        ]
+    );
 }

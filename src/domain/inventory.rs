@@ -1,0 +1,205 @@
+//! Links from an incident to inventory records (assets, processing activities,
+//! vendors, entities), given when it is created. incidentd keeps no inventory of
+//! its own, so links are recorded as given, after checking their form.
+
+use std::collections::BTreeMap;
+
+use strum::{EnumString, IntoStaticStr};
+use uuid::Uuid;
+
+use super::{
+    enums::{SourceType, parse_choice},
+    error::Violations,
+    text::{Name, parse_uuid, shorten},
+};
+
+/// Most ids (inventory and external together) under one inventory type.
+pub const LINKS_PER_TYPE_MAX: usize = 100;
+
+/// The inventory types of the original API, named as in its paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum InventoryType {
+    Assets,
+    ProcessingActivities,
+    Vendors,
+    Entities,
+}
+
+impl InventoryType {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The links of one inventory type as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct InventoryLinkRef {
+    pub inventory_ids: Vec<String>,
+    pub external_ids: Vec<String>,
+    /// MANUAL, ASSESSMENT or INTEGRATION; absent means MANUAL.
+    pub source_type: Option<String>,
+}
+
+/// The valid links of one inventory type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryLinks {
+    pub inventory_type: InventoryType,
+    pub inventory_ids: Vec<Uuid>,
+    pub external_ids: Vec<String>,
+    pub source_type: SourceType,
+}
+
+/// The create-only fields of the original API, as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOnlyFields {
+    pub auto_assess_jurisdictions: bool,
+    pub linked_inventories: BTreeMap<String, InventoryLinkRef>,
+}
+
+/// The create-only fields, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOnly {
+    pub auto_assess_jurisdictions: bool,
+    pub linked_inventories: Vec<InventoryLinks>,
+}
+
+impl CreateOnly {
+    /// Parses the create-only fields, recording violations with their paths.
+    pub fn parse(v: &mut Violations, fields: CreateOnlyFields) -> Self {
+        let CreateOnlyFields {
+            auto_assess_jurisdictions,
+            linked_inventories,
+        } = fields;
+        Self {
+            auto_assess_jurisdictions,
+            linked_inventories: parse_links(v, linked_inventories),
+        }
+    }
+}
+
+const LINK_SOURCE_TYPES: [SourceType; 3] = [SourceType::Manual, SourceType::Assessment, SourceType::Integration];
+
+/// Parses `linkedInventories`, recording violations with their paths.
+pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) -> Vec<InventoryLinks> {
+    let mut parsed = Vec::with_capacity(raw.len());
+    for (key, link) in raw {
+        let path = format!("linkedInventories[{}]", shorten(&key));
+        let Ok(inventory_type) = key.parse::<InventoryType>() else {
+            v.add(path, "must be one of assets, processing-activities, vendors, entities");
+            continue;
+        };
+        let InventoryLinkRef {
+            inventory_ids,
+            external_ids,
+            source_type,
+        } = link;
+        let count = inventory_ids.len() + external_ids.len();
+        if count == 0 || count > LINKS_PER_TYPE_MAX {
+            v.add(
+                path,
+                format!("needs 1 to {LINKS_PER_TYPE_MAX} inventoryIds and externalIds, got {count}"),
+            );
+            continue;
+        }
+        let source_type = v.check(
+            format!("{path}.sourceType"),
+            parse_choice(source_type.as_deref(), SourceType::Manual, &LINK_SOURCE_TYPES),
+        );
+        let inventory_ids = distinct(v, &format!("{path}.inventoryIds"), inventory_ids, |raw| {
+            parse_uuid(&raw)
+        });
+        let external_ids = distinct(v, &format!("{path}.externalIds"), external_ids, |raw| {
+            Name::parse(raw).map(Name::into_inner)
+        });
+        if let Some(source_type) = source_type {
+            parsed.push(InventoryLinks {
+                inventory_type,
+                inventory_ids,
+                external_ids,
+                source_type,
+            });
+        }
+    }
+    parsed
+}
+
+/// Parses each of `raw`, refusing repeats, with violations at `path[i]`.
+fn distinct<T: PartialEq>(
+    v: &mut Violations,
+    path: &str,
+    raw: Vec<String>,
+    parse: impl Fn(String) -> Result<T, String>,
+) -> Vec<T> {
+    let mut parsed = Vec::with_capacity(raw.len());
+    for (i, item) in raw.into_iter().enumerate() {
+        match v.check(format!("{path}[{i}]"), parse(item)) {
+            Some(value) if parsed.contains(&value) => v.add(format!("{path}[{i}]"), "repeats an earlier id"),
+            Some(value) => parsed.push(value),
+            None => {}
+        }
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(raw: BTreeMap<String, InventoryLinkRef>) -> (Vec<InventoryLinks>, Vec<String>) {
+        let mut v = Violations::new();
+        let links = parse_links(&mut v, raw);
+        (links, v.into_vec().into_iter().map(|v| v.field).collect())
+    }
+
+    #[test]
+    fn links_are_parsed_by_inventory_type() {
+        let id = Uuid::now_v7();
+        let raw = BTreeMap::from([(
+            "processing-activities".to_owned(),
+            InventoryLinkRef {
+                inventory_ids: vec![id.to_string()],
+                external_ids: vec!["PA-7".into()],
+                source_type: None,
+            },
+        )]);
+        let (links, violations) = fields(raw);
+        assert!(violations.is_empty());
+        assert_eq!(links[0].inventory_type, InventoryType::ProcessingActivities);
+        assert_eq!(links[0].inventory_ids, [id]);
+        assert_eq!(links[0].source_type, SourceType::Manual);
+    }
+
+    #[test]
+    fn bad_links_name_their_path() {
+        let raw = BTreeMap::from([
+            (
+                "servers".to_owned(),
+                InventoryLinkRef {
+                    external_ids: vec!["x".into()],
+                    ..Default::default()
+                },
+            ),
+            (
+                "assets".to_owned(),
+                InventoryLinkRef {
+                    inventory_ids: vec!["nope".into()],
+                    external_ids: vec!["A".into(), "A".into()],
+                    source_type: Some("WEBFORM".into()),
+                },
+            ),
+            ("vendors".to_owned(), InventoryLinkRef::default()),
+        ]);
+        let (_, violations) = fields(raw);
+        assert_eq!(
+            violations,
+            [
+                "linkedInventories[\"assets\"].sourceType",
+                "linkedInventories[\"assets\"].inventoryIds[0]",
+                "linkedInventories[\"assets\"].externalIds[1]",
+                "linkedInventories[\"servers\"]",
+                "linkedInventories[\"vendors\"]",
+            ]
+        );
+    }
+}
