@@ -9,7 +9,8 @@ use crate::{
     auth::{Principal, allow},
     domain::{
         Error, Violations,
-        incident::{Incident, IncidentFields, IncidentInput},
+        incident::Incident,
+        input::{IncidentFields, IncidentInput},
         inventory::{CreateOnly, CreateOnlyFields},
         jurisdiction::{self, Jurisdiction},
         reference::{

@@ -5,6 +5,7 @@
 pub mod enums;
 pub mod error;
 pub mod incident;
+pub mod input;
 pub mod inventory;
 pub mod jurisdiction;
 pub mod reference;

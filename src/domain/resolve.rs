@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{
     enums::AttributeKind,
     error::{Error, Violations},
-    incident::{AssignedTo, AttributeInput, ChosenValue, IncidentDraft, IncidentInput, ValueChoice, attribute_path},
+    incident::{AssignedTo, ChosenValue, IncidentDraft},
+    input::{AttributeInput, IncidentInput, ValueChoice, attribute_path},
     reference::{Assignee, Attribute, IncidentType, Organization},
     text::{name_key, shorten},
 };
@@ -230,7 +231,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         enums::AssigneeKind,
-        incident::{AttributeValueRef, IncidentFields},
+        input::{AttributeValueRef, IncidentFields},
         reference::AttributeOption,
     };
 
@@ -311,7 +312,7 @@ mod tests {
             ..Default::default()
         };
         let group = Uuid::now_v7();
-        fields.assignees = vec![crate::domain::incident::AssigneeRef {
+        fields.assignees = vec![crate::domain::input::AssigneeRef {
             assignee_id: group.to_string(),
             ..Default::default()
         }];

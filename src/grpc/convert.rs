@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::{
     domain::{
         enums::AssigneeKind,
-        incident::{AssigneeRef, AttributeValueRef, Incident, IncidentFields, WireTime},
+        incident::Incident,
+        input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         reference::{Assignee, Attribute, IncidentType, Organization},

@@ -23,7 +23,8 @@ use crate::{
     domain::{
         Error, Resource,
         enums::IncidentStatus,
-        incident::{Incident, IncidentDraft, IncidentInput},
+        incident::{Incident, IncidentDraft},
+        input::IncidentInput,
         inventory::{CreateOnly, InventoryLinks},
         resolve::resolve,
     },

@@ -16,7 +16,8 @@ use super::{
 };
 use crate::domain::{
     Error,
-    incident::{AssignedTo, ChosenValue, Incident, IncidentInput},
+    incident::{AssignedTo, ChosenValue, Incident},
+    input::IncidentInput,
     inventory::InventoryLinks,
     jurisdiction,
     reference::IncidentType,
