@@ -51,6 +51,67 @@ pub struct IncidentDraft {
     pub jurisdictions: Vec<&'static Jurisdiction>,
 }
 
+impl IncidentDraft {
+    /// The incident this draft makes, with what the store recorded beside it.
+    pub fn into_incident(self, record: Record) -> Incident {
+        let Record {
+            id,
+            tenant_id,
+            number,
+            status,
+            date_closed,
+            created_by,
+            creator,
+            created_at,
+            updated_at,
+            revision,
+            linked_inventories,
+        } = record;
+        Incident {
+            id,
+            tenant_id,
+            number,
+            name: self.name.into_inner(),
+            description: self.description.map(Text::into_inner),
+            incident_type: self.incident_type,
+            organization: self.organization,
+            date_occurred: self.date_occurred,
+            date_discovered: self.date_discovered,
+            deadline: self.deadline,
+            date_closed,
+            source_type: self.source_type,
+            root_cause: self.root_cause.map(Text::into_inner),
+            notification_needed: self.notification_needed,
+            status,
+            created_by,
+            creator,
+            created_at,
+            updated_at,
+            revision,
+            attribute_values: self.attribute_values,
+            assignees: self.assignees,
+            jurisdictions: self.jurisdictions,
+            linked_inventories,
+        }
+    }
+}
+
+/// What the store records about an incident beside its editable body.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub number: i64,
+    pub status: IncidentStatus,
+    pub date_closed: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub creator: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revision: i64,
+    pub linked_inventories: Vec<InventoryLinks>,
+}
+
 /// An assignee of an incident, with the e-mail address the request gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignedTo {
@@ -91,6 +152,31 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// Everything but the editable body.
+    pub fn record(&self) -> Record {
+        Record {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            number: self.number,
+            status: self.status,
+            date_closed: self.date_closed,
+            created_by: self.created_by,
+            creator: self.creator.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            revision: self.revision,
+            linked_inventories: self.linked_inventories.clone(),
+        }
+    }
+
+    /// The options chosen on this incident: they may stay even when disabled.
+    pub fn chosen_options(&self) -> std::collections::HashSet<Uuid> {
+        self.attribute_values
+            .iter()
+            .filter_map(|v| v.option.as_ref().map(|o| o.id))
+            .collect()
+    }
+
     /// The first user among the assignees: the original API's `assigneeId`.
     pub fn user_assignee(&self) -> Option<&Assignee> {
         self.assignees

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use super::{
     entity::{
         incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
-    load::{chosen_options, load_incident, load_reference},
+    load::{Lock, load_incident, load_reference},
     now,
 };
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
     domain::{
         Error, Resource,
         enums::IncidentStatus,
-        incident::{Incident, IncidentDraft},
+        incident::{Incident, IncidentDraft, Record},
         input::IncidentInput,
         inventory::{CreateOnly, InventoryLinks},
         resolve::resolve,
@@ -45,38 +45,49 @@ impl Store {
         let reference = load_reference(txn, tenant_id, &input, HashSet::new()).await?;
         let draft = resolve(input, reference)?;
         let number = next_number(txn, tenant_id).await?;
-        let id = Uuid::now_v7();
         let at = now();
+        let record = Record {
+            id: Uuid::now_v7(),
+            tenant_id,
+            number,
+            status: IncidentStatus::Open,
+            date_closed: None,
+            created_by: principal.subject,
+            creator: principal.display_name(),
+            created_at: at,
+            updated_at: at,
+            revision: 1,
+            linked_inventories: create_only.linked_inventories,
+        };
         let row = incident::ActiveModel {
             tenant_id: Set(tenant_id),
-            id: Set(id),
+            id: Set(record.id),
             number: Set(number),
-            date_closed: Set(None),
-            status: Set(IncidentStatus::Open.as_str().to_owned()),
+            date_closed: Set(record.date_closed),
+            status: Set(record.status.as_str().to_owned()),
             auto_assess_jurisdictions: Set(create_only.auto_assess_jurisdictions),
-            created_by: Set(principal.subject),
-            creator: Set(principal.display_name()),
-            created_at: Set(at),
-            updated_at: Set(at),
-            revision: Set(1),
+            created_by: Set(record.created_by),
+            creator: Set(record.creator.clone()),
+            created_at: Set(record.created_at),
+            updated_at: Set(record.updated_at),
+            revision: Set(record.revision),
             ..editable_columns(&draft)
         };
         incident::Entity::insert(row)
             .exec_without_returning(txn)
             .await
             .map_err(db_error)?;
-        insert_children(txn, tenant_id, id, &draft).await?;
-        insert_links(txn, tenant_id, id, &create_only.linked_inventories).await?;
-        let created = load_incident(txn, tenant_id, id).await?.ok_or(Error::Internal)?;
+        insert_children(txn, tenant_id, record.id, &draft).await?;
+        insert_links(txn, tenant_id, record.id, &record.linked_inventories).await?;
         write.commit().await?;
-        tracing::info!(incident_id = %id, number, "incident created");
-        Ok(created)
+        tracing::info!(incident_id = %record.id, number, "incident created");
+        Ok(draft.into_incident(record))
     }
 
     /// Reads one incident of the tenant.
     pub async fn get_incident(&self, tenant_id: Uuid, id: Uuid) -> Result<Incident, Error> {
         let txn = self.read().await?;
-        let found = load_incident(&txn, tenant_id, id).await?;
+        let found = load_incident(&txn, tenant_id, id, Lock::None).await?;
         txn.commit().await.map_err(db_error)?;
         found.ok_or_else(|| not_found(id))
     }
@@ -94,28 +105,29 @@ impl Store {
         let txn = &write.txn;
         // Locks the row on PostgreSQL, so concurrent updates of one incident queue
         // instead of interleaving their child rows. SQLite has one writer anyway.
-        let current = incident::Entity::find_by_id((tenant_id, id))
-            .lock_exclusive()
-            .one(txn)
-            .await
-            .map_err(db_error)?
+        let current = load_incident(txn, tenant_id, id, Lock::ForUpdate)
+            .await?
             .ok_or_else(|| not_found(id))?;
-        let reference = load_reference(txn, tenant_id, &input, chosen_options(txn, tenant_id, id).await?).await?;
+        let reference = load_reference(txn, tenant_id, &input, current.chosen_options()).await?;
         let draft = resolve(input, reference)?;
+        let record = Record {
+            updated_at: later_than(current.updated_at),
+            revision: current.revision + 1,
+            ..current.record()
+        };
         let row = incident::ActiveModel {
             tenant_id: Set(tenant_id),
             id: Set(id),
-            updated_at: Set(later_than(current.updated_at)),
-            revision: Set(current.revision + 1),
+            updated_at: Set(record.updated_at),
+            revision: Set(record.revision),
             ..editable_columns(&draft)
         };
         incident::Entity::update(row).exec(txn).await.map_err(db_error)?;
         delete_children(txn, tenant_id, id).await?;
         insert_children(txn, tenant_id, id, &draft).await?;
-        let updated = load_incident(txn, tenant_id, id).await?.ok_or(Error::Internal)?;
         write.commit().await?;
-        tracing::info!(revision = updated.revision, "incident updated");
-        Ok(updated)
+        tracing::info!(revision = record.revision, "incident updated");
+        Ok(draft.into_incident(record))
     }
 }
 

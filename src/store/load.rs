@@ -25,21 +25,6 @@ use crate::domain::{
     text::name_key,
 };
 
-/// The options currently chosen on an incident: they may stay even when disabled.
-pub(super) async fn chosen_options(
-    txn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<HashSet<Uuid>, Error> {
-    let rows = incident_attribute_value::Entity::find()
-        .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-        .filter(incident_attribute_value::Column::IncidentId.eq(id))
-        .all(txn)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().filter_map(|r| r.option_id).collect())
-}
-
 /// Loads exactly the reference data `input` names.
 pub(super) async fn load_reference(
     txn: &impl ConnectionTrait,
@@ -102,17 +87,26 @@ pub(super) async fn load_reference(
     })
 }
 
+/// Whether reading an incident also locks its row for the rest of the transaction.
+pub(super) enum Lock {
+    None,
+    /// `SELECT ... FOR UPDATE` on PostgreSQL; SQLite's single writer needs none.
+    ForUpdate,
+}
+
 /// Reads an incident with every name it shows resolved from reference data.
 pub(super) async fn load_incident(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
+    lock: Lock,
 ) -> Result<Option<Incident>, Error> {
-    let Some(row) = incident::Entity::find_by_id((tenant_id, id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-    else {
+    let query = incident::Entity::find_by_id((tenant_id, id));
+    let query = match lock {
+        Lock::None => query,
+        Lock::ForUpdate => query.lock_exclusive(),
+    };
+    let Some(row) = query.one(txn).await.map_err(db_error)? else {
         return Ok(None);
     };
     let incident_type = incident_type::Entity::find_by_id((tenant_id, row.incident_type_id))
