@@ -93,7 +93,7 @@ struct Received {
 }
 
 /// The claims of a token incidentd mints (`incidentd token`, the demo token, tests).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Claims {
     pub sub: String,
     pub tenant_id: String,
@@ -165,11 +165,11 @@ impl Verifier {
     /// Verifies `authorization` metadata (`Bearer <jwt>`) into a principal.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Error> {
         let header = header.ok_or_else(|| unauthenticated("missing bearer token in the authorization metadata"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| unauthenticated("the authorization metadata must be `Bearer <token>`"))?;
-        self.verify(token.trim())
+        // The scheme is case-insensitive (RFC 7235).
+        match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => self.verify(token.trim()),
+            _ => Err(unauthenticated("the authorization metadata must be `Bearer <token>`")),
+        }
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, Error> {
@@ -213,33 +213,50 @@ fn unauthenticated(why: &str) -> Error {
 pub struct Signer {
     key: EncodingKey,
     algorithm: Algorithm,
+    /// Stamped on tokens that name none, as the server requires them.
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl Signer {
-    pub fn hs256(secret: &[u8]) -> Self {
+    fn new(key: EncodingKey, algorithm: Algorithm) -> Self {
         Self {
-            key: EncodingKey::from_secret(secret),
-            algorithm: Algorithm::HS256,
+            key,
+            algorithm,
+            issuer: None,
+            audience: None,
         }
+    }
+
+    pub fn hs256(secret: &[u8]) -> Self {
+        Self::new(EncodingKey::from_secret(secret), Algorithm::HS256)
     }
 
     /// An RS256 or ES256 signer from a PEM private key.
     pub fn from_private_pem(pem: &[u8]) -> anyhow::Result<Self> {
         if let Ok(key) = EncodingKey::from_rsa_pem(pem) {
-            return Ok(Self {
-                key,
-                algorithm: Algorithm::RS256,
-            });
+            return Ok(Self::new(key, Algorithm::RS256));
         }
         let key = EncodingKey::from_ec_pem(pem).map_err(|e| anyhow::anyhow!("not an RSA or P-256 private key: {e}"))?;
-        Ok(Self {
-            key,
-            algorithm: Algorithm::ES256,
-        })
+        Ok(Self::new(key, Algorithm::ES256))
+    }
+
+    /// Signs with the `iss` and `aud` the server requires.
+    pub fn for_server(self, issuer: Option<String>, audience: Option<String>) -> Self {
+        Self {
+            issuer,
+            audience,
+            ..self
+        }
     }
 
     pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
-        Ok(jsonwebtoken::encode(&Header::new(self.algorithm), claims, &self.key)?)
+        let stamped = Claims {
+            iss: claims.iss.clone().or_else(|| self.issuer.clone()),
+            aud: claims.aud.clone().or_else(|| self.audience.clone()),
+            ..claims.clone()
+        };
+        Ok(jsonwebtoken::encode(&Header::new(self.algorithm), &stamped, &self.key)?)
     }
 }
 

@@ -134,17 +134,18 @@ impl Config {
     /// A signer for `incidentd token`: the shared secret or the development key.
     /// With a public key configured, the private key must be given instead.
     pub fn signer(&self, private_key: Option<&Path>) -> anyhow::Result<Signer> {
-        if let Some(path) = private_key {
-            let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            return Signer::from_private_pem(&pem);
-        }
-        match &self.auth.key {
-            AuthKey::Hs256Secret(secret) => Ok(Signer::hs256(secret)),
-            AuthKey::Development => Ok(Signer::hs256(&self.development_key()?)),
-            AuthKey::PublicKeyPem(_) => {
+        let signer = match (private_key, &self.auth.key) {
+            (Some(path), _) => {
+                let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Signer::from_private_pem(&pem)?
+            }
+            (None, AuthKey::Hs256Secret(secret)) => Signer::hs256(secret),
+            (None, AuthKey::Development) => Signer::hs256(&self.development_key()?),
+            (None, AuthKey::PublicKeyPem(_)) => {
                 anyhow::bail!("a public key verifies tokens but cannot sign them: pass --private-key")
             }
-        }
+        };
+        Ok(signer.for_server(self.auth.issuer.clone(), self.auth.audience.clone()))
     }
 }
 

@@ -86,3 +86,38 @@ fn token_refuses_an_unknown_scope() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scope"));
 }
+
+#[test]
+fn token_carries_the_configured_issuer_and_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    let subject = "6ceec7f3-10ee-5077-b5d3-39d77cabbdfc";
+    let args = [
+        "token",
+        "--tenant-id",
+        subject,
+        "--subject",
+        subject,
+        "--scope",
+        "INCIDENT",
+        "--auth-issuer",
+        "https://issuer.example",
+        "--auth-audience",
+        "incidentd",
+    ];
+    let output = incidentd(dir.path(), &args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap();
+    let key = hex::decode(
+        std::fs::read_to_string(dir.path().join("dev-hs256.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let verifier = Verifier::new(
+        KeySource::Hs256Secret(&key),
+        Some("https://issuer.example"),
+        Some("incidentd"),
+    )
+    .unwrap();
+    assert!(verifier.verify(token.trim()).is_ok());
+}

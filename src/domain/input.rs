@@ -247,6 +247,7 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
     }
     let mut parsed = Vec::with_capacity(raw.len());
     for (name, values) in raw {
+        // A key too long to be a name is reported at the map, not echoed back.
         if name.chars().count() > NAME_MAX {
             v.add(
                 "attributeValues",
@@ -255,6 +256,10 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
             continue;
         }
         let path = attribute_path(&name);
+        if let Err(problem) = Name::parse(name.clone()) {
+            v.add(path, format!("an attribute name {problem}"));
+            continue;
+        }
         if values.len() > ATTRIBUTE_VALUES_MAX {
             v.add(
                 format!("{path}.values"),
@@ -480,6 +485,27 @@ mod tests {
         })
         .unwrap();
         assert_eq!(at.timestamp_subsec_nanos(), 123_456_000);
+    }
+
+    #[test]
+    fn attribute_names_are_names() {
+        let value = AttributeValueRef {
+            id: None,
+            value: Some("x".into()),
+        };
+        let attribute_values = [
+            ("a\u{0}b".to_owned(), vec![value.clone()]),
+            ("x".repeat(256), vec![value]),
+        ]
+        .into();
+        let fields = IncidentFields {
+            attribute_values,
+            ..valid_fields()
+        };
+        assert_eq!(
+            fields_of(IncidentInput::parse(fields)),
+            ["attributeValues[\"a\\0b\"]", "attributeValues"]
+        );
     }
 
     #[test]

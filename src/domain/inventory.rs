@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     enums::{SourceType, parse_choice},
     error::Violations,
-    text::{Name, parse_uuid, shorten},
+    text::{NAME_MAX, Name, parse_uuid},
 };
 
 /// Most ids (inventory and external together) under one inventory type.
@@ -84,11 +84,20 @@ const LINK_SOURCE_TYPES: [SourceType; 3] = [SourceType::Manual, SourceType::Asse
 pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) -> Vec<InventoryLinks> {
     let mut parsed = Vec::with_capacity(raw.len());
     for (key, link) in raw {
-        let path = format!("linkedInventories[{}]", shorten(&key));
         let Ok(inventory_type) = key.parse::<InventoryType>() else {
-            v.add(path, "must be one of assets, processing-activities, vendors, entities");
+            // A key too long to be a name is reported at the map, not echoed back.
+            let path = if key.chars().count() > NAME_MAX {
+                "linkedInventories".to_owned()
+            } else {
+                link_path(&key)
+            };
+            v.add(
+                path,
+                "inventory types are assets, processing-activities, vendors and entities",
+            );
             continue;
         };
+        let path = link_path(&key);
         let InventoryLinkRef {
             inventory_ids,
             external_ids,
@@ -122,6 +131,10 @@ pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) 
         }
     }
     parsed
+}
+
+fn link_path(key: &str) -> String {
+    format!("linkedInventories[{key:?}]")
 }
 
 /// Parses each of `raw`, refusing repeats, with violations at `path[i]`.

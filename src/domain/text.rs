@@ -110,9 +110,9 @@ impl Email {
         &self.0
     }
 
-    /// Addresses compare case-insensitively.
+    /// Addresses compare case-insensitively (Unicode lower case).
     pub fn matches(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other)
+        self.0.to_lowercase() == other.to_lowercase()
     }
 }
 

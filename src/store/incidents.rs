@@ -40,6 +40,9 @@ impl Store {
         create_only: CreateOnly,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
+        if !input.violations.is_empty() {
+            return Err(self.refuse(tenant_id, input, None).await);
+        }
         let write = self.write(tenant_id).await?;
         let txn = &write.txn;
         let reference = load_reference(txn, tenant_id, &input, HashSet::new()).await?;
@@ -101,6 +104,9 @@ impl Store {
         input: IncidentInput,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
+        if !input.violations.is_empty() {
+            return Err(self.refuse(tenant_id, input, Some(id)).await);
+        }
         let write = self.write(tenant_id).await?;
         let txn = &write.txn;
         // Locks the row on PostgreSQL, so concurrent updates of one incident queue
@@ -128,6 +134,31 @@ impl Store {
         write.commit().await?;
         tracing::info!(revision = record.revision, "incident updated");
         Ok(draft.into_incident(record))
+    }
+}
+
+impl Store {
+    /// The refusal of a body that failed to parse, with the violations of its
+    /// references added, found in a read transaction: a request that cannot
+    /// succeed takes no write lock, and an unknown incident does not hide them.
+    async fn refuse(&self, tenant_id: Uuid, input: IncidentInput, incident_id: Option<Uuid>) -> Error {
+        let checked = async {
+            let txn = self.read().await?;
+            let chosen = match incident_id {
+                Some(id) => load_incident(&txn, tenant_id, id, Lock::None)
+                    .await?
+                    .map(|i| i.chosen_options()),
+                None => None,
+            };
+            let reference = load_reference(&txn, tenant_id, &input, chosen.unwrap_or_default()).await?;
+            txn.commit().await.map_err(db_error)?;
+            Ok::<_, Error>(reference)
+        };
+        match checked.await {
+            // `input` carries violations, so resolving it cannot succeed.
+            Ok(reference) => resolve(input, reference).err().unwrap_or(Error::Internal),
+            Err(error) => error,
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! The schema, as code: run at start, by `incidentd migrate` and by the tests.
 //!
-//! Every table carries `tenant_id`. References between tenant data are composite
-//! foreign keys on `(tenant_id, id)`, so the database itself refuses a row that
-//! points into another tenant.
+//! Every table carries `tenant_id`. Tenant tables have the primary key
+//! `(tenant_id, id)` and references between them are composite foreign keys on
+//! it, so the database itself refuses a row that points into another tenant.
+//! The lower-cased keys that names are matched by are `text`: lower-casing can
+//! make a name longer than its own column.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -215,7 +217,7 @@ impl MigrationTrait for CreateRegister {
                 .col(uuid(IncidentType::Id))
                 .primary_key(Index::create().col(IncidentType::TenantId).col(IncidentType::Id))
                 .col(string_len(IncidentType::Name, 255))
-                .col(string_len(IncidentType::NameKey, 255))
+                .col(text(IncidentType::NameKey))
                 .foreign_key(
                     ForeignKey::create()
                         .from(IncidentType::Table, IncidentType::TenantId)
@@ -242,7 +244,7 @@ impl MigrationTrait for CreateRegister {
                 .col(uuid(Attribute::Id))
                 .primary_key(Index::create().col(Attribute::TenantId).col(Attribute::Id))
                 .col(string_len(Attribute::Name, 255))
-                .col(string_len(Attribute::NameKey, 255))
+                .col(text(Attribute::NameKey))
                 .col(string_len(Attribute::Kind, 16))
                 .foreign_key(
                     ForeignKey::create()
@@ -271,7 +273,7 @@ impl MigrationTrait for CreateRegister {
                 .primary_key(Index::create().col(AttributeOption::TenantId).col(AttributeOption::Id))
                 .col(uuid(AttributeOption::AttributeId))
                 .col(string_len(AttributeOption::Value, 255))
-                .col(string_len(AttributeOption::ValueKey, 255))
+                .col(text(AttributeOption::ValueKey))
                 .col(boolean(AttributeOption::Disabled))
                 .col(integer(AttributeOption::Position))
                 .foreign_key(&mut tenant_fk(

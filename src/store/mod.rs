@@ -234,11 +234,14 @@ fn is_unavailable(error: &DbErr) -> bool {
         Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
         Sqlx::Database(e) => {
             let code = e.code().unwrap_or_default();
-            // PostgreSQL: connection exceptions, too many connections, shutting
-            // down or starting up. SQLite: busy or locked past the busy timeout.
-            code.starts_with("08")
-                || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
-                || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            if e.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+                // Busy or locked past the busy timeout (primary result codes 5 and 6).
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                // PostgreSQL: connection exceptions, too many connections, shutting
+                // down or starting up.
+                code.starts_with("08") || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+            }
         }
         _ => false,
     }

@@ -202,6 +202,15 @@ async fn every_rpc_refuses_a_missing_or_bad_token() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let (mut app, id) = app_with_incident().await;
+    let mut request = Request::new(pb::GetIncidentRequest { incident_id: id });
+    let header = format!("BEARER {}", app.token("INCIDENT_READ"));
+    request.metadata_mut().insert("authorization", header.parse().unwrap());
+    assert!(app.incidents.get_incident(request).await.is_ok());
+}
+
+#[tokio::test]
 async fn a_non_bearer_authorization_is_refused_with_its_reason() {
     let (mut app, id) = app_with_incident().await;
     let mut request = Request::new(pb::GetIncidentRequest { incident_id: id });

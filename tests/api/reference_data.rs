@@ -192,3 +192,25 @@ async fn jurisdictions_list_states_of_usa_and_provinces_of_canada() {
             .any(|j| j.country_code == "USA" && j.state_province_code.is_none())
     );
 }
+
+#[tokio::test]
+async fn names_that_grow_when_lower_cased_are_stored() {
+    let mut app = spawn_app().await;
+    // 'İ' lower-cases to two characters, so the key is longer than the name.
+    let long = "İ".repeat(255);
+    app.incident_type(&long).await;
+    let attribute = app
+        .attribute(
+            &long,
+            pb::attribute_type::Value::SingleSelect,
+            &[(long.as_str(), false)],
+        )
+        .await;
+    assert_eq!(attribute.options[0].value, long);
+    let types = app
+        .reference
+        .list_incident_types(app.admin(pb::ListIncidentTypesRequest {}))
+        .await
+        .unwrap();
+    assert!(types.into_inner().incident_types.iter().any(|t| t.name == long));
+}

@@ -99,6 +99,14 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<&'static str>)> {
             vec!["incident.attributeValues[\"Colour\"]"],
         ),
         (
+            "control character in an attribute name",
+            Box::new(|b, _| {
+                b.attribute_values
+                    .insert("a\u{0}b".into(), values(&[(None, Some("x"))]));
+            }),
+            vec!["incident.attributeValues[\"a\\0b\"]"],
+        ),
+        (
             "unknown option id",
             Box::new(|b, _| {
                 let id = uuid::Uuid::now_v7().to_string();
@@ -419,4 +427,16 @@ async fn invalid_inventory_links_name_their_path() {
             "incident.linkedInventories[\"servers\"]",
         ]
     );
+}
+
+#[tokio::test]
+async fn an_invalid_body_is_refused_even_for_an_unknown_incident() {
+    let (mut app, _, _) = setup().await;
+    let body = pb::IncidentUpdate {
+        name: String::new(),
+        org_group_id: "bad".into(),
+        ..Default::default()
+    };
+    let status = app.update(&uuid::Uuid::now_v7().to_string(), body).await.unwrap_err();
+    assert_eq!(violations(&status), ["incident.name", "incident.orgGroupId"]);
 }
