@@ -75,6 +75,34 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// The host and port of the PostgreSQL server (default 127.0.0.1:5432).
+    pub fn postgres_address(&self) -> std::net::SocketAddr {
+        let (_, authority) = self
+            .url
+            .split_once('@')
+            .or_else(|| self.url.split_once("://"))
+            .expect("a URL");
+        let host_port = authority.split('/').next().expect("a host");
+        let host_port = if host_port.contains(':') {
+            host_port.to_owned()
+        } else {
+            format!("{host_port}:5432")
+        };
+        let host_port = host_port.replace("localhost", "127.0.0.1");
+        host_port.parse().expect("PostgreSQL at an IP address and port")
+    }
+
+    /// Points the database URL at `address` instead of the server itself.
+    pub fn route_through(&mut self, address: std::net::SocketAddr) {
+        let server = self.postgres_address().to_string();
+        let original = if self.url.contains(&server) {
+            server
+        } else {
+            server.trim_end_matches(":5432").to_owned()
+        };
+        self.url = self.url.replacen(&original, &address.to_string(), 1);
+    }
 }
 
 impl Drop for TestDb {
