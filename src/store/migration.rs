@@ -110,48 +110,53 @@ enum Incident {
     Revision,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum IncidentAttributeValue {
     Table,
-    IncidentId,
-    Position,
-    TenantId,
     AttributeId,
     OptionId,
     TextValue,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum IncidentAssignee {
     Table,
-    IncidentId,
-    Position,
-    TenantId,
     AssigneeId,
     Email,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum IncidentJurisdiction {
     Table,
-    IncidentId,
-    Position,
-    TenantId,
     JurisdictionId,
     CountryCode,
     StateProvinceCode,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum IncidentInventoryLink {
     Table,
-    IncidentId,
-    Position,
-    TenantId,
     InventoryType,
     InventoryId,
     ExternalId,
     SourceType,
+}
+
+/// A table of rows that belong to one incident, in order: `(incident_id,
+/// position)` is the key, and the rows go when their incident goes.
+fn incident_child<T: IntoIden + Copy + 'static>(table: T) -> TableCreateStatement {
+    let (incident_id, position) = (Alias::new("incident_id"), Alias::new("position"));
+    Table::create()
+        .table(table)
+        .col(uuid(incident_id.clone()))
+        .col(integer(position.clone()))
+        .col(uuid(Alias::new("tenant_id")))
+        .primary_key(Index::create().col(incident_id.clone()).col(position))
+        .foreign_key(
+            tenant_fk(table, incident_id, Incident::Table, Incident::TenantId, Incident::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .take()
 }
 
 /// A foreign key from `(tenant_id, column)` of `from` to the key `(tenant_id, id)` of `to`.
@@ -374,29 +379,10 @@ impl MigrationTrait for CreateRegister {
         .await?;
 
         m.create_table(
-            Table::create()
-                .table(IncidentAttributeValue::Table)
-                .col(uuid(IncidentAttributeValue::IncidentId))
-                .col(integer(IncidentAttributeValue::Position))
-                .col(uuid(IncidentAttributeValue::TenantId))
+            incident_child(IncidentAttributeValue::Table)
                 .col(uuid(IncidentAttributeValue::AttributeId))
                 .col(uuid_null(IncidentAttributeValue::OptionId))
                 .col(text_null(IncidentAttributeValue::TextValue))
-                .primary_key(
-                    Index::create()
-                        .col(IncidentAttributeValue::IncidentId)
-                        .col(IncidentAttributeValue::Position),
-                )
-                .foreign_key(
-                    tenant_fk(
-                        IncidentAttributeValue::Table,
-                        IncidentAttributeValue::IncidentId,
-                        Incident::Table,
-                        Incident::TenantId,
-                        Incident::Id,
-                    )
-                    .on_delete(ForeignKeyAction::Cascade),
-                )
                 .foreign_key(&mut tenant_fk(
                     IncidentAttributeValue::Table,
                     IncidentAttributeValue::AttributeId,
@@ -416,28 +402,9 @@ impl MigrationTrait for CreateRegister {
         .await?;
 
         m.create_table(
-            Table::create()
-                .table(IncidentAssignee::Table)
-                .col(uuid(IncidentAssignee::IncidentId))
-                .col(integer(IncidentAssignee::Position))
-                .col(uuid(IncidentAssignee::TenantId))
+            incident_child(IncidentAssignee::Table)
                 .col(uuid(IncidentAssignee::AssigneeId))
                 .col(string_len_null(IncidentAssignee::Email, 254))
-                .primary_key(
-                    Index::create()
-                        .col(IncidentAssignee::IncidentId)
-                        .col(IncidentAssignee::Position),
-                )
-                .foreign_key(
-                    tenant_fk(
-                        IncidentAssignee::Table,
-                        IncidentAssignee::IncidentId,
-                        Incident::Table,
-                        Incident::TenantId,
-                        Incident::Id,
-                    )
-                    .on_delete(ForeignKeyAction::Cascade),
-                )
                 .foreign_key(&mut tenant_fk(
                     IncidentAssignee::Table,
                     IncidentAssignee::AssigneeId,
@@ -450,58 +417,20 @@ impl MigrationTrait for CreateRegister {
         .await?;
 
         m.create_table(
-            Table::create()
-                .table(IncidentJurisdiction::Table)
-                .col(uuid(IncidentJurisdiction::IncidentId))
-                .col(integer(IncidentJurisdiction::Position))
-                .col(uuid(IncidentJurisdiction::TenantId))
+            incident_child(IncidentJurisdiction::Table)
                 .col(uuid(IncidentJurisdiction::JurisdictionId))
                 .col(string_len(IncidentJurisdiction::CountryCode, 3))
                 .col(string_len_null(IncidentJurisdiction::StateProvinceCode, 8))
-                .primary_key(
-                    Index::create()
-                        .col(IncidentJurisdiction::IncidentId)
-                        .col(IncidentJurisdiction::Position),
-                )
-                .foreign_key(
-                    tenant_fk(
-                        IncidentJurisdiction::Table,
-                        IncidentJurisdiction::IncidentId,
-                        Incident::Table,
-                        Incident::TenantId,
-                        Incident::Id,
-                    )
-                    .on_delete(ForeignKeyAction::Cascade),
-                )
                 .take(),
         )
         .await?;
 
         m.create_table(
-            Table::create()
-                .table(IncidentInventoryLink::Table)
-                .col(uuid(IncidentInventoryLink::IncidentId))
-                .col(integer(IncidentInventoryLink::Position))
-                .col(uuid(IncidentInventoryLink::TenantId))
+            incident_child(IncidentInventoryLink::Table)
                 .col(string_len(IncidentInventoryLink::InventoryType, 32))
                 .col(uuid_null(IncidentInventoryLink::InventoryId))
                 .col(string_len_null(IncidentInventoryLink::ExternalId, 255))
                 .col(string_len(IncidentInventoryLink::SourceType, 16))
-                .primary_key(
-                    Index::create()
-                        .col(IncidentInventoryLink::IncidentId)
-                        .col(IncidentInventoryLink::Position),
-                )
-                .foreign_key(
-                    tenant_fk(
-                        IncidentInventoryLink::Table,
-                        IncidentInventoryLink::IncidentId,
-                        Incident::Table,
-                        Incident::TenantId,
-                        Incident::Id,
-                    )
-                    .on_delete(ForeignKeyAction::Cascade),
-                )
                 .take(),
         )
         .await?;
