@@ -24,8 +24,9 @@ use std::{
 };
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     auth::{KeySource, Signer, Verifier},
@@ -184,17 +185,22 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
 /// How often health checks that the database answers.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The services health reports on: the server as a whole ("") and each API.
+const HEALTH_SERVICES: [&str; 3] = [
+    "",
+    <pb::incident_service_server::IncidentServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+    <pb::reference_data_service_server::ReferenceDataServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
 /// Reports NOT_SERVING while the database does not answer, SERVING when it does,
 /// until shutdown begins.
-async fn watch_database(
-    store: Store,
-    reporter: tonic_health::server::HealthReporter,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    use pb::{
-        incident_service_server::IncidentServiceServer, reference_data_service_server::ReferenceDataServiceServer,
-    };
-    use tonic_health::ServingStatus;
+async fn watch_database(store: Store, reporter: HealthReporter, mut stopping: watch::Receiver<bool>) {
     let mut serving = true;
     loop {
         tokio::select! {
@@ -202,30 +208,28 @@ async fn watch_database(
             _ = stopping.wait_for(|stop| *stop) => return,
         }
         let up = matches!(tokio::time::timeout(HEALTH_INTERVAL, store.ping()).await, Ok(Ok(())));
-        if up == serving {
-            continue;
+        if up != serving {
+            serving = up;
+            tracing::warn!(serving = up, "database health changed");
+            set_health(
+                &reporter,
+                if up {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                },
+            )
+            .await;
         }
-        serving = up;
-        let status = if up {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        tracing::warn!(serving = up, "database health changed");
-        reporter.set_service_status("", status).await;
-        reporter
-            .set_service_status(
-                <IncidentServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
-                status,
-            )
-            .await;
-        reporter
-            .set_service_status(
-                <ReferenceDataServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
-                status,
-            )
-            .await;
     }
+}
+
+/// Reflection (v1 or v1alpha) over our services, health and the error details.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Serves gRPC (with reflection and health) on `listener` until `shutdown`
@@ -239,40 +243,23 @@ pub async fn serve(
         incident_service_server::IncidentServiceServer, reference_data_service_server::ReferenceDataServiceServer,
     };
 
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<IncidentServiceServer<grpc::Api>>().await;
-    health_reporter
-        .set_serving::<ReferenceDataServiceServer<grpc::Api>>()
-        .await;
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut stopping = stop_rx.clone();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::Serving).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
     let watcher = tokio::spawn(watch_database(
         app.service.store().clone(),
-        health_reporter.clone(),
+        health.clone(),
         stop_rx.clone(),
     ));
-    let reporter = health_reporter.clone();
     tokio::spawn(async move {
         shutdown.await;
-        reporter
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
-        reporter.set_not_serving::<IncidentServiceServer<grpc::Api>>().await;
-        reporter
-            .set_not_serving::<ReferenceDataServiceServer<grpc::Api>>()
-            .await;
+        set_health(&health, ServingStatus::NotServing).await;
         let _ = stop_tx.send(true);
     });
 
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
+    let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
+    let mut stopping = stop_rx.clone();
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
