@@ -142,6 +142,17 @@ enum IncidentInventoryLink {
     SourceType,
 }
 
+/// A check that `column` holds one of `names`: the vocabularies are enforced by
+/// the database too, with the names as they were when this migration was written.
+fn one_of<C: IntoIden + 'static>(column: C, names: &[&str]) -> SimpleExpr {
+    Expr::col(column).is_in(names.iter().copied())
+}
+
+/// A check that exactly one of two nullable columns holds a value.
+fn exactly_one<A: IntoIden + 'static, B: IntoIden + 'static>(a: A, b: B) -> SimpleExpr {
+    Expr::col(a).is_null().ne(Expr::col(b).is_null())
+}
+
 /// A table of rows that belong to one incident, in order: `(incident_id,
 /// position)` is the key, and the rows go when their incident goes.
 fn incident_child<T: IntoIden + Copy + 'static>(table: T) -> TableCreateStatement {
@@ -251,6 +262,7 @@ impl MigrationTrait for CreateRegister {
                 .col(string_len(Attribute::Name, 255))
                 .col(text(Attribute::NameKey))
                 .col(string_len(Attribute::Kind, 16))
+                .check(one_of(Attribute::Kind, &["TEXT", "SINGLE_SELECT", "MULTI_SELECT"]))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Attribute::Table, Attribute::TenantId)
@@ -311,6 +323,7 @@ impl MigrationTrait for CreateRegister {
                 .col(string_len(Assignee::Name, 255))
                 .col(string_len_null(Assignee::Email, 254))
                 .col(string_len(Assignee::Kind, 8))
+                .check(one_of(Assignee::Kind, &["USER", "GROUP"]))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Assignee::Table, Assignee::TenantId)
@@ -345,6 +358,14 @@ impl MigrationTrait for CreateRegister {
                 .col(timestamp_with_time_zone(Incident::CreatedAt))
                 .col(timestamp_with_time_zone(Incident::UpdatedAt))
                 .col(big_integer(Incident::Revision))
+                .check(Expr::col(Incident::Number).gt(0))
+                .check(Expr::col(Incident::Revision).gt(0))
+                .check(one_of(
+                    Incident::SourceType,
+                    &["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION", "NONE"],
+                ))
+                .check(one_of(Incident::NotificationNeeded, &["YES", "NO", "UNKNOWN"]))
+                .check(one_of(Incident::Status, &["OPEN", "CLOSED"]))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Incident::Table, Incident::TenantId)
@@ -383,6 +404,10 @@ impl MigrationTrait for CreateRegister {
                 .col(uuid(IncidentAttributeValue::AttributeId))
                 .col(uuid_null(IncidentAttributeValue::OptionId))
                 .col(text_null(IncidentAttributeValue::TextValue))
+                .check(exactly_one(
+                    IncidentAttributeValue::OptionId,
+                    IncidentAttributeValue::TextValue,
+                ))
                 .foreign_key(&mut tenant_fk(
                     IncidentAttributeValue::Table,
                     IncidentAttributeValue::AttributeId,
@@ -430,7 +455,19 @@ impl MigrationTrait for CreateRegister {
                 .col(string_len(IncidentInventoryLink::InventoryType, 32))
                 .col(uuid_null(IncidentInventoryLink::InventoryId))
                 .col(string_len_null(IncidentInventoryLink::ExternalId, 255))
+                .check(exactly_one(
+                    IncidentInventoryLink::InventoryId,
+                    IncidentInventoryLink::ExternalId,
+                ))
                 .col(string_len(IncidentInventoryLink::SourceType, 16))
+                .check(one_of(
+                    IncidentInventoryLink::InventoryType,
+                    &["assets", "processing-activities", "vendors", "entities"],
+                ))
+                .check(one_of(
+                    IncidentInventoryLink::SourceType,
+                    &["MANUAL", "ASSESSMENT", "INTEGRATION"],
+                ))
                 .take(),
         )
         .await?;

@@ -72,6 +72,10 @@ fn database_url(base: &str, name: &str) -> String {
 }
 
 impl TestDb {
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }

@@ -6,5 +6,6 @@ mod helpers;
 mod incidents;
 mod outage;
 mod reference_data;
+mod schema;
 mod server;
 mod validation;
