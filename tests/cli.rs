@@ -14,6 +14,15 @@ fn incidentd(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output 
         .expect("incidentd runs")
 }
 
+/// Runs `incidentd token` and returns the token and the development key it used.
+fn mint(data_dir: &std::path::Path, args: &[&str]) -> (String, Vec<u8>) {
+    let output = incidentd(data_dir, args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let key = hex::decode(std::fs::read_to_string(data_dir.join("dev-hs256.key")).unwrap().trim()).unwrap();
+    (token, key)
+}
+
 #[test]
 fn migrate_creates_the_embedded_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,18 +48,10 @@ fn token_signs_with_the_development_key() {
         "--name",
         "Ann",
     ];
-    let output = incidentd(dir.path(), &args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).unwrap();
-    let key = hex::decode(
-        std::fs::read_to_string(dir.path().join("dev-hs256.key"))
-            .unwrap()
-            .trim(),
-    )
-    .unwrap();
+    let (token, key) = mint(dir.path(), &args);
     let principal = Verifier::new(KeySource::Hs256Secret(&key), None, None)
         .unwrap()
-        .verify(token.trim())
+        .verify(&token)
         .unwrap();
     assert_eq!(principal.tenant_id.to_string(), tenant);
     assert_eq!(principal.subject.to_string(), subject);
@@ -104,20 +105,12 @@ fn token_carries_the_configured_issuer_and_audience() {
         "--auth-audience",
         "incidentd",
     ];
-    let output = incidentd(dir.path(), &args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).unwrap();
-    let key = hex::decode(
-        std::fs::read_to_string(dir.path().join("dev-hs256.key"))
-            .unwrap()
-            .trim(),
-    )
-    .unwrap();
+    let (token, key) = mint(dir.path(), &args);
     let verifier = Verifier::new(
         KeySource::Hs256Secret(&key),
         Some("https://issuer.example"),
         Some("incidentd"),
     )
     .unwrap();
-    assert!(verifier.verify(token.trim()).is_ok());
+    assert!(verifier.verify(&token).is_ok());
 }

@@ -30,6 +30,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a lock held by another process before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite takes the write lock at once,
+/// so the busy timeout applies (a deferred one could fail later with "locked").
+/// PostgreSQL ignores the mode.
+const IMMEDIATE: TransactionOptions = TransactionOptions {
+    isolation_level: None,
+    access_mode: None,
+    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+};
+
 /// The PostgreSQL advisory lock that serialises migrations ("incident" in ASCII).
 const MIGRATION_LOCK: i64 = 0x696e_6369_6465_6e74;
 
@@ -97,11 +106,7 @@ impl Store {
     /// together migrate one at a time and the later ones find nothing to do.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let txn = if self.is_sqlite() {
-            let options = TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            };
-            self.db.begin_with_options(options).await?
+            self.db.begin_with_options(IMMEDIATE).await?
         } else {
             let txn = self.db.begin().await?;
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
@@ -140,11 +145,7 @@ impl Store {
             Some(writer) => Some(writer.clone().lock_owned().await),
             None => None,
         };
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = self.db.begin_with_options(options).await.map_err(db_error)?;
+        let txn = self.db.begin_with_options(IMMEDIATE).await.map_err(db_error)?;
         let known = self.tenants.lock().is_ok_and(|known| known.contains(&tenant_id));
         let new_tenant = if known {
             None
