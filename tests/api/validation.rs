@@ -440,3 +440,14 @@ async fn an_invalid_body_is_refused_even_for_an_unknown_incident() {
     let status = app.update(&uuid::Uuid::now_v7().to_string(), body).await.unwrap_err();
     assert_eq!(violations(&status), ["incident.name", "incident.orgGroupId"]);
 }
+
+#[tokio::test]
+async fn a_message_over_four_mebibytes_is_refused_and_the_server_keeps_serving() {
+    let (mut app, seed, created) = setup().await;
+    let mut body = valid_update(&seed);
+    body.description = Some("x".repeat(5 * 1024 * 1024));
+    let status = app.update(&created.id, body).await.unwrap_err();
+    // tonic answers OUT_OF_RANGE here (the gRPC spec suggests RESOURCE_EXHAUSTED).
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert_eq!(app.get(&created.id).await.unwrap(), created);
+}
