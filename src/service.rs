@@ -17,13 +17,29 @@ use crate::{
             Assignee, Attribute, IncidentType, NewAssignee, NewAttribute, NewIncidentType, NewOrganization,
             Organization,
         },
+        request::RequestKey,
+        revision::{RevisionList, RevisionPage},
         text::{parse_uuid, shorten},
+        update::{Update, UpdateMask},
     },
     store::Store,
 };
 
 /// Path of the incident body inside create and update requests.
 const BODY: &str = "incident";
+
+/// An update as a transport receives it: plain fields, every one unchecked.
+/// Empty strings mean "not given".
+#[derive(Debug, Default)]
+pub struct UpdateRequest {
+    pub incident_id: String,
+    pub body: Option<IncidentFields>,
+    /// The etag of the revision the caller read.
+    pub etag: String,
+    /// Paths of the fields to replace; none: the whole body.
+    pub update_mask: Vec<String>,
+    pub request_id: String,
+}
 
 #[derive(Clone)]
 pub struct Service {
@@ -43,20 +59,24 @@ impl Service {
         &self,
         principal: &Principal,
         body: Option<(IncidentFields, CreateOnlyFields)>,
+        request_id: &str,
     ) -> Result<Incident, Error> {
         principal.require(allow::CREATE_INCIDENT)?;
         let mut violations = Violations::new();
+        let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
         let (body, create_only) = body.unzip();
-        match parse_body(&mut violations, body) {
-            Some(mut input) => {
-                let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
-                self.store
-                    .create_incident(principal, input, create_only)
-                    .await
-                    .map_err(|e| e.within(BODY))
-            }
-            None => Err(violations.into_error()),
+        let Some(mut input) = parse_body(&mut violations, body) else {
+            return Err(violations.into_error());
+        };
+        let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
+        if !violations.is_empty() {
+            violations.absorb(BODY, input.violations);
+            return Err(violations.into_error());
         }
+        self.store
+            .create_incident(principal, input, create_only, request)
+            .await
+            .map_err(|e| e.within(BODY))
     }
 
     pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<Incident, Error> {
@@ -65,28 +85,63 @@ impl Service {
         self.store.get_incident(principal.tenant_id, id).await
     }
 
-    pub async fn update_incident(
-        &self,
-        principal: &Principal,
-        incident_id: &str,
-        body: Option<IncidentFields>,
-    ) -> Result<Incident, Error> {
+    pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<Incident, Error> {
         principal.require(allow::UPDATE_INCIDENT)?;
+        let UpdateRequest {
+            incident_id,
+            body,
+            etag,
+            update_mask,
+            request_id,
+        } = request;
         let mut violations = Violations::new();
-        let id = violations.check("incidentId", parse_uuid(incident_id));
-        match (id, parse_body(&mut violations, body)) {
-            (Some(id), Some(input)) => self
-                .store
-                .update_incident(principal, id, input)
-                .await
-                .map_err(|e| e.within(BODY)),
-            (_, input) => {
-                // Without an incident to compare with, report what parsing found.
-                if let Some(input) = input {
-                    violations.absorb(BODY, input.violations);
+        let id = violations.check("incidentId", parse_uuid(&incident_id));
+        let mask = UpdateMask::parse(&mut violations, "updateMask", update_mask);
+        let etag = Some(etag).filter(|e| !e.is_empty());
+        let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
+        if body.is_none() {
+            violations.add(BODY, "is required");
+        }
+        match (id, body) {
+            (Some(id), Some(body)) if violations.is_empty() => {
+                let update = Update {
+                    body,
+                    mask,
+                    etag,
+                    request,
+                };
+                self.store
+                    .update_incident(principal, id, update)
+                    .await
+                    .map_err(|e| e.within(BODY))
+            }
+            (_, body) => {
+                // Without an incident to compare with, report what parsing of a
+                // whole body found; a partial one is checked with the incident.
+                if let (Some(body), UpdateMask::All) = (body, mask) {
+                    violations.absorb(BODY, IncidentInput::parse(body).violations);
                 }
                 Err(violations.into_error())
             }
+        }
+    }
+
+    pub async fn list_incident_revisions(
+        &self,
+        principal: &Principal,
+        incident_id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<RevisionList, Error> {
+        principal.require(allow::READ_INCIDENT)?;
+        let mut violations = Violations::new();
+        let id = violations.check("incidentId", parse_uuid(incident_id));
+        let page = RevisionPage::parse(&mut violations, id, page_size, page_token);
+        match (id, page) {
+            (Some(id), Some(page)) if violations.is_empty() => {
+                self.store.list_revisions(principal.tenant_id, id, page).await
+            }
+            _ => Err(violations.into_error()),
         }
     }
 

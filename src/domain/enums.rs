@@ -6,7 +6,7 @@ use strum::{EnumString, IntoStaticStr};
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr, serde::Serialize, serde::Deserialize)]
         #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($variant),+ }
 

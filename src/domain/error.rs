@@ -91,6 +91,15 @@ pub enum Error {
     NotFound { resource: Resource, id: String },
     #[error("{0}")]
     AlreadyExists(String),
+    /// The caller's etag is not the incident's: someone else changed it first.
+    #[error(
+        "the incident has changed since the etag given was read: it is now at revision {current_revision}; \
+         read it again and reapply the change"
+    )]
+    StaleEtag { current_revision: i64 },
+    /// A request id sent again with a request that differs from its first one.
+    #[error("requestId {}", super::request::REUSED)]
+    RequestIdReused,
     #[error("{0}")]
     Unauthenticated(String),
     #[error("this call needs one of the scopes {}", .allowed.join(", "))]

@@ -13,7 +13,7 @@ use super::{
 };
 
 /// One value of one attribute on an incident: an option or a text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChosenValue {
     pub attribute_id: Uuid,
     pub attribute_name: String,
@@ -113,14 +113,14 @@ pub struct Record {
 }
 
 /// An assignee of an incident, with the e-mail address the request gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AssignedTo {
     pub assignee: Assignee,
     pub email: Option<String>,
 }
 
 /// An incident as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Incident {
     pub id: Uuid,
     pub tenant_id: Uuid,
@@ -146,6 +146,7 @@ pub struct Incident {
     /// Ordered by attribute name, then as given.
     pub attribute_values: Vec<ChosenValue>,
     pub assignees: Vec<AssignedTo>,
+    #[serde(with = "super::jurisdiction::by_ids")]
     pub jurisdictions: Vec<&'static Jurisdiction>,
     /// Given at creation, by inventory type.
     pub linked_inventories: Vec<InventoryLinks>,

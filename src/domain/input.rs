@@ -28,10 +28,19 @@ pub const ASSIGNEES_MAX: usize = 50;
 pub const JURISDICTIONS_MAX: usize = 300;
 
 /// A point in time as it travels: seconds and nanoseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct WireTime {
     pub seconds: i64,
     pub nanos: i32,
+}
+
+impl From<DateTime<Utc>> for WireTime {
+    fn from(at: DateTime<Utc>) -> Self {
+        Self {
+            seconds: at.timestamp(),
+            nanos: at.timestamp_subsec_nanos() as i32,
+        }
+    }
 }
 
 /// Turns a wire time into a stored one: years 1..=9999, kept to the microsecond
@@ -49,7 +58,7 @@ pub fn parse_time(time: WireTime) -> Result<DateTime<Utc>, String> {
 
 /// The editable body of an incident as it arrives, every field still unchecked.
 /// Enumerations carry their original names (`MANUAL`); absent means default.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IncidentFields {
     pub name: String,
     pub description: Option<String>,
@@ -67,14 +76,14 @@ pub struct IncidentFields {
 }
 
 /// One attribute value as it arrives: an option by id, by value, or free text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct AttributeValueRef {
     pub id: Option<String>,
     pub value: Option<String>,
 }
 
 /// One assignee as it arrives.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct AssigneeRef {
     pub assignee_id: String,
     pub assignee_email: Option<String>,

@@ -17,7 +17,9 @@ use super::{
 pub const LINKS_PER_TYPE_MAX: usize = 100;
 
 /// The inventory types of the original API, named as in its paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, EnumString, IntoStaticStr)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, EnumString, IntoStaticStr, serde::Serialize, serde::Deserialize,
+)]
 #[strum(serialize_all = "kebab-case")]
 pub enum InventoryType {
     Assets,
@@ -33,7 +35,7 @@ impl InventoryType {
 }
 
 /// The links of one inventory type as they arrive.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct InventoryLinkRef {
     pub inventory_ids: Vec<String>,
     pub external_ids: Vec<String>,
@@ -42,7 +44,7 @@ pub struct InventoryLinkRef {
 }
 
 /// The valid links of one inventory type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InventoryLinks {
     pub inventory_type: InventoryType,
     pub inventory_ids: Vec<Uuid>,
@@ -51,7 +53,7 @@ pub struct InventoryLinks {
 }
 
 /// The create-only fields of the original API, as they arrive.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct CreateOnlyFields {
     pub auto_assess_jurisdictions: bool,
     pub linked_inventories: BTreeMap<String, InventoryLinkRef>,

@@ -114,13 +114,32 @@ pub fn by_id(id: Uuid) -> Option<&'static Jurisdiction> {
     CATALOGUE.by_id.get(&id).map(|&i| &CATALOGUE.entries[i])
 }
 
+/// Jurisdictions kept by id in serialized incidents (`#[serde(with = ...)]`).
+pub mod by_ids {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use uuid::Uuid;
+
+    use super::Jurisdiction;
+
+    pub fn serialize<S: Serializer>(list: &[&'static Jurisdiction], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|j| j.id))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static Jurisdiction>, D::Error> {
+        Vec::<Uuid>::deserialize(d)?
+            .into_iter()
+            .map(|id| super::by_id(id).ok_or_else(|| D::Error::custom(format!("unknown jurisdiction {id}"))))
+            .collect()
+    }
+}
+
 /// Whether `code` is an alpha-3 country code of the catalogue (any case).
 pub fn is_country(code: &str) -> bool {
     rust_iso3166::from_alpha3(&code.to_ascii_uppercase()).is_some()
 }
 
 /// A jurisdiction request as it arrives: every part optional.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct JurisdictionRef {
     pub jurisdiction_id: Option<String>,
     pub country_code: String,

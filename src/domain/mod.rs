@@ -9,7 +9,10 @@ pub mod input;
 pub mod inventory;
 pub mod jurisdiction;
 pub mod reference;
+pub mod request;
 pub mod resolve;
+pub mod revision;
 pub mod text;
+pub mod update;
 
 pub use error::{Error, FieldViolation, Resource, Violations};

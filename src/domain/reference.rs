@@ -14,20 +14,20 @@ pub const UNKNOWN_INCIDENT_TYPE: &str = "Unknown";
 /// Most options one select attribute may have.
 pub const OPTIONS_MAX: usize = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
     pub parent_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IncidentType {
     pub id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttributeOption {
     pub id: Uuid,
     pub value: String,
@@ -42,7 +42,7 @@ pub struct Attribute {
     pub options: Vec<AttributeOption>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Assignee {
     pub id: Uuid,
     pub name: String,

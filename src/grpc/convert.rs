@@ -14,6 +14,7 @@ use crate::{
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         reference::{Assignee, Attribute, IncidentType, Organization},
+        revision::{FieldChange, Revision, RevisionList},
         text::name_key,
     },
     pb,
@@ -206,6 +207,7 @@ impl From<Incident> for pb::Incident {
     fn from(incident: Incident) -> Self {
         let user = incident.user_assignee().cloned();
         let schema_id = incident.schema_id().to_string();
+        let etag = incident.etag();
         let mut attribute_values = std::collections::BTreeMap::<String, pb::AttributeValueList>::new();
         for chosen in &incident.attribute_values {
             let value = pb::AttributeValue {
@@ -287,8 +289,66 @@ impl From<Incident> for pb::Incident {
                     (links.inventory_type.as_str().to_owned(), value)
                 })
                 .collect(),
+            etag,
+            revision: incident.revision,
         }
     }
+}
+
+impl From<Revision> for pb::IncidentRevision {
+    fn from(revision: Revision) -> Self {
+        let Revision {
+            revision,
+            at,
+            actor_id,
+            actor_name,
+            request_id,
+            changes,
+        } = revision;
+        pb::IncidentRevision {
+            revision,
+            time: Some(timestamp(at)),
+            actor_id: actor_id.to_string(),
+            actor_name,
+            request_id: request_id.map(|id| id.to_string()),
+            changes: changes
+                .into_iter()
+                .map(|FieldChange { field, before, after }| pb::FieldChange {
+                    field,
+                    before: Some(json_value(before)),
+                    after: Some(json_value(after)),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<RevisionList> for pb::ListIncidentRevisionsResponse {
+    fn from(list: RevisionList) -> Self {
+        pb::ListIncidentRevisionsResponse {
+            revisions: list.revisions.into_iter().map(Into::into).collect(),
+            next_page_token: list.next_page_token.unwrap_or_default(),
+        }
+    }
+}
+
+/// A JSON value as a `google.protobuf.Value`.
+fn json_value(value: serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    use serde_json::Value;
+    let kind = match value {
+        Value::Null => Kind::NullValue(prost_types::NullValue::NullValue.into()),
+        Value::Bool(b) => Kind::BoolValue(b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        Value::String(s) => Kind::StringValue(s),
+        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(json_value).collect(),
+        }),
+        Value::Object(map) => Kind::StructValue(prost_types::Struct {
+            fields: map.into_iter().map(|(k, v)| (k, json_value(v))).collect(),
+        }),
+    };
+    prost_types::Value { kind: Some(kind) }
 }
 
 fn jurisdiction_information(j: &Jurisdiction) -> pb::JurisdictionInformation {

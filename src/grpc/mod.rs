@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     auth::{Principal, Verifier},
     pb,
-    service::Service,
+    service::{Service, UpdateRequest},
 };
 pub use status::to_status;
 
@@ -43,10 +43,10 @@ fn answer<T, U: Into<T>>(result: Result<U, crate::domain::Error>) -> Answer<T> {
 impl pb::incident_service_server::IncidentService for Api {
     async fn create_incident(&self, request: Request<pb::CreateIncidentRequest>) -> Answer<pb::Incident> {
         let principal = self.principal(&request)?;
-        let pb::CreateIncidentRequest { incident } = request.into_inner();
+        let pb::CreateIncidentRequest { incident, request_id } = request.into_inner();
         answer(
             self.service
-                .create_incident(&principal, incident.map(convert::create_body))
+                .create_incident(&principal, incident.map(convert::create_body), &request_id)
                 .await,
         )
     }
@@ -59,10 +59,36 @@ impl pb::incident_service_server::IncidentService for Api {
 
     async fn update_incident(&self, request: Request<pb::UpdateIncidentRequest>) -> Answer<pb::Incident> {
         let principal = self.principal(&request)?;
-        let pb::UpdateIncidentRequest { incident_id, incident } = request.into_inner();
+        let pb::UpdateIncidentRequest {
+            incident_id,
+            incident,
+            etag,
+            update_mask,
+            request_id,
+        } = request.into_inner();
+        let update = UpdateRequest {
+            incident_id,
+            body: incident.map(Into::into),
+            etag,
+            update_mask: update_mask.map(|mask| mask.paths).unwrap_or_default(),
+            request_id,
+        };
+        answer(self.service.update_incident(&principal, update).await)
+    }
+
+    async fn list_incident_revisions(
+        &self,
+        request: Request<pb::ListIncidentRevisionsRequest>,
+    ) -> Answer<pb::ListIncidentRevisionsResponse> {
+        let principal = self.principal(&request)?;
+        let pb::ListIncidentRevisionsRequest {
+            incident_id,
+            page_size,
+            page_token,
+        } = request.into_inner();
         answer(
             self.service
-                .update_incident(&principal, &incident_id, incident.map(Into::into))
+                .list_incident_revisions(&principal, &incident_id, page_size, &page_token)
                 .await,
         )
     }

@@ -32,6 +32,10 @@ pub fn to_status(error: Error) -> Status {
                 format!("{message}: {}", listed.join("; ")),
             )
         }
+        Error::RequestIdReused => {
+            details.set_bad_request(vec![FieldViolation::new("requestId", crate::domain::request::REUSED)]);
+            (Code::InvalidArgument, "REQUEST_ID_REUSED", message)
+        }
         Error::NotFound { resource, id } => {
             metadata.insert("id".to_owned(), id);
             let reason = match resource {
@@ -40,6 +44,10 @@ pub fn to_status(error: Error) -> Status {
             (Code::NotFound, reason, message)
         }
         Error::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS", message),
+        Error::StaleEtag { current_revision } => {
+            metadata.insert("currentRevision".to_owned(), current_revision.to_string());
+            (Code::Aborted, "STALE_ETAG", message)
+        }
         Error::Unauthenticated(_) => (Code::Unauthenticated, "INVALID_TOKEN", message),
         Error::MissingScope { allowed } => {
             metadata.insert("allowedScopes".to_owned(), allowed.join(" "));

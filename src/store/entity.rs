@@ -146,3 +146,27 @@ entity!(incident_inventory_link, "incident_inventory_link", {
     external_id: Option<String>,
     source_type: String,
 });
+
+entity!(incident_revision, "incident_revision", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    revision: i64,
+    recorded_at: DateTimeUtc,
+    actor_id: Uuid,
+    actor_name: String,
+    request_id: Option<Uuid>,
+    changes: String,
+});
+
+entity!(request_key, "request_key", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    request_id: Uuid,
+    fingerprint: String,
+    created_at: DateTimeUtc,
+    result: Option<String>,
+});

@@ -15,6 +15,7 @@ use super::{
     entity::{
         incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
+    history::{Claim, append_revision, claim, remember},
     load::{Lock, load_incident, load_reference},
     now,
 };
@@ -23,21 +24,25 @@ use crate::{
     domain::{
         Error, Resource,
         enums::IncidentStatus,
-        incident::{Incident, IncidentDraft, Record},
+        incident::{Incident, Record},
         input::IncidentInput,
-        inventory::{CreateOnly, InventoryLinks},
+        inventory::CreateOnly,
+        request::RequestKey,
         resolve::resolve,
+        revision::changes,
+        update::{Update, UpdateMask},
     },
 };
 
 impl Store {
-    /// Creates an incident with the tenant's next number.
+    /// Creates an incident with the tenant's next number, and its first revision.
     #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id))]
     pub async fn create_incident(
         &self,
         principal: &Principal,
         input: IncidentInput,
         create_only: CreateOnly,
+        request: Option<RequestKey>,
     ) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
         if !input.violations.is_empty() {
@@ -45,11 +50,16 @@ impl Store {
         }
         let write = self.write(tenant_id).await?;
         let txn = &write.txn;
+        if let Some(key) = &request
+            && let Claim::Replay(answer) = claim(txn, tenant_id, key).await?
+        {
+            return Ok(*answer);
+        }
         let reference = load_reference(txn, tenant_id, &input, HashSet::new()).await?;
         let draft = resolve(input, reference)?;
         let number = next_number(txn, tenant_id).await?;
         let at = now();
-        let record = Record {
+        let incident = draft.into_incident(Record {
             id: Uuid::now_v7(),
             tenant_id,
             number,
@@ -61,30 +71,35 @@ impl Store {
             updated_at: at,
             revision: 1,
             linked_inventories: create_only.linked_inventories,
-        };
+        });
         let row = incident::ActiveModel {
             tenant_id: Set(tenant_id),
-            id: Set(record.id),
+            id: Set(incident.id),
             number: Set(number),
-            date_closed: Set(record.date_closed),
-            status: Set(record.status.as_str().to_owned()),
+            date_closed: Set(incident.date_closed),
+            status: Set(incident.status.as_str().to_owned()),
             auto_assess_jurisdictions: Set(create_only.auto_assess_jurisdictions),
-            created_by: Set(record.created_by),
-            creator: Set(record.creator.clone()),
-            created_at: Set(record.created_at),
-            updated_at: Set(record.updated_at),
-            revision: Set(record.revision),
-            ..editable_columns(&draft)
+            created_by: Set(incident.created_by),
+            creator: Set(incident.creator.clone()),
+            created_at: Set(incident.created_at),
+            updated_at: Set(incident.updated_at),
+            revision: Set(incident.revision),
+            ..editable_columns(&incident)
         };
         incident::Entity::insert(row)
             .exec_without_returning(txn)
             .await
             .map_err(db_error)?;
-        insert_children(txn, tenant_id, record.id, &draft).await?;
-        insert_links(txn, tenant_id, record.id, &record.linked_inventories).await?;
+        insert_children(txn, &incident).await?;
+        insert_links(txn, &incident).await?;
+        let request_id = request.as_ref().map(|key| key.id);
+        append_revision(txn, &incident, principal, request_id, &changes(None, &incident)).await?;
+        if let Some(key) = &request {
+            remember(txn, tenant_id, key, &incident).await?;
+        }
         write.commit().await?;
-        tracing::info!(incident_id = %record.id, number, "incident created");
-        Ok(draft.into_incident(record))
+        tracing::info!(incident_id = %incident.id, number, "incident created");
+        Ok(incident)
     }
 
     /// Reads one incident of the tenant.
@@ -95,45 +110,86 @@ impl Store {
         found.ok_or_else(|| not_found(id))
     }
 
-    /// Replaces the editable body of an incident (the original PUT).
+    /// Updates the editable body of an incident: all of it (the original PUT) or
+    /// the fields of the mask. An update that changes something moves the
+    /// revision on and records it; one that changes nothing writes nothing.
     #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
-    pub async fn update_incident(
-        &self,
-        principal: &Principal,
-        id: Uuid,
-        input: IncidentInput,
-    ) -> Result<Incident, Error> {
+    pub async fn update_incident(&self, principal: &Principal, id: Uuid, update: Update) -> Result<Incident, Error> {
         let tenant_id = principal.tenant_id;
-        if !input.violations.is_empty() {
-            return Err(self.refuse(tenant_id, input, Some(id)).await);
-        }
+        let Update {
+            body,
+            mask,
+            etag,
+            request,
+        } = update;
+        // A whole body can be checked before the write lock; a partial one only
+        // together with the fields it keeps.
+        let body = match mask {
+            UpdateMask::All => match IncidentInput::parse(body) {
+                input if input.violations.is_empty() => Ok(input),
+                input => return Err(self.refuse(tenant_id, input, Some(id)).await),
+            },
+            UpdateMask::Only { .. } => Err(body),
+        };
         let write = self.write(tenant_id).await?;
         let txn = &write.txn;
+        if let Some(key) = &request
+            && let Claim::Replay(answer) = claim(txn, tenant_id, key).await?
+        {
+            return Ok(*answer);
+        }
         // Locks the row on PostgreSQL, so concurrent updates of one incident queue
         // instead of interleaving their child rows. SQLite has one writer anyway.
         let current = load_incident(txn, tenant_id, id, Lock::ForUpdate)
             .await?
             .ok_or_else(|| not_found(id))?;
+        if etag.is_some_and(|etag| etag != current.etag()) {
+            return Err(Error::StaleEtag {
+                current_revision: current.revision,
+            });
+        }
+        let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
         let reference = load_reference(txn, tenant_id, &input, current.chosen_options()).await?;
-        let draft = resolve(input, reference)?;
-        let record = Record {
+        let updated = resolve(input, reference)?.into_incident(Record {
             updated_at: later_than(current.updated_at),
             revision: current.revision + 1,
             ..current.record()
+        });
+        let changed = changes(Some(&current), &updated);
+        let answer = if changed.is_empty() {
+            current
+        } else {
+            let row = incident::ActiveModel {
+                updated_at: Set(updated.updated_at),
+                revision: Set(updated.revision),
+                ..editable_columns(&updated)
+            };
+            // The row lock makes a lost update impossible; the revision condition
+            // would catch one all the same.
+            let written = incident::Entity::update_many()
+                .set(row)
+                .filter(incident::Column::TenantId.eq(tenant_id))
+                .filter(incident::Column::Id.eq(id))
+                .filter(incident::Column::Revision.eq(current.revision))
+                .exec(txn)
+                .await
+                .map_err(db_error)?;
+            if written.rows_affected != 1 {
+                tracing::error!("incident changed under its row lock");
+                return Err(Error::Internal);
+            }
+            delete_children(txn, tenant_id, id).await?;
+            insert_children(txn, &updated).await?;
+            let request_id = request.as_ref().map(|key| key.id);
+            append_revision(txn, &updated, principal, request_id, &changed).await?;
+            updated
         };
-        let row = incident::ActiveModel {
-            tenant_id: Set(tenant_id),
-            id: Set(id),
-            updated_at: Set(record.updated_at),
-            revision: Set(record.revision),
-            ..editable_columns(&draft)
-        };
-        incident::Entity::update(row).exec(txn).await.map_err(db_error)?;
-        delete_children(txn, tenant_id, id).await?;
-        insert_children(txn, tenant_id, id, &draft).await?;
+        if let Some(key) = &request {
+            remember(txn, tenant_id, key, &answer).await?;
+        }
         write.commit().await?;
-        tracing::info!(revision = record.revision, "incident updated");
-        Ok(draft.into_incident(record))
+        tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
+        Ok(answer)
     }
 }
 
@@ -162,7 +218,7 @@ impl Store {
     }
 }
 
-fn not_found(id: Uuid) -> Error {
+pub(super) fn not_found(id: Uuid) -> Error {
     Error::NotFound {
         resource: Resource::Incident,
         id: id.to_string(),
@@ -191,18 +247,19 @@ async fn next_number(txn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64,
     tenant.map(|t| t.last_incident_number).ok_or(Error::Internal)
 }
 
-fn editable_columns(draft: &IncidentDraft) -> incident::ActiveModel {
+/// The columns of the editable body.
+fn editable_columns(incident: &Incident) -> incident::ActiveModel {
     incident::ActiveModel {
-        name: Set(draft.name.as_str().to_owned()),
-        description: Set(draft.description.as_ref().map(|d| d.as_str().to_owned())),
-        incident_type_id: Set(draft.incident_type.id),
-        org_group_id: Set(draft.organization.id),
-        date_occurred: Set(draft.date_occurred),
-        date_discovered: Set(draft.date_discovered),
-        deadline: Set(draft.deadline),
-        source_type: Set(draft.source_type.as_str().to_owned()),
-        root_cause: Set(draft.root_cause.as_ref().map(|r| r.as_str().to_owned())),
-        notification_needed: Set(draft.notification_needed.as_str().to_owned()),
+        name: Set(incident.name.clone()),
+        description: Set(incident.description.clone()),
+        incident_type_id: Set(incident.incident_type.id),
+        org_group_id: Set(incident.organization.id),
+        date_occurred: Set(incident.date_occurred),
+        date_discovered: Set(incident.date_discovered),
+        deadline: Set(incident.deadline),
+        source_type: Set(incident.source_type.as_str().to_owned()),
+        root_cause: Set(incident.root_cause.clone()),
+        notification_needed: Set(incident.notification_needed.as_str().to_owned()),
         ..Default::default()
     }
 }
@@ -229,15 +286,12 @@ async fn delete_children(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) 
     Ok(())
 }
 
-async fn insert_children(
-    txn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-    draft: &IncidentDraft,
-) -> Result<(), Error> {
-    if !draft.attribute_values.is_empty() {
+/// Stores the attribute values, assignees and jurisdictions of an incident.
+async fn insert_children(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
+    let (tenant_id, id) = (incident.tenant_id, incident.id);
+    if !incident.attribute_values.is_empty() {
         let rows =
-            draft
+            incident
                 .attribute_values
                 .iter()
                 .zip(0..)
@@ -254,8 +308,8 @@ async fn insert_children(
             .await
             .map_err(db_error)?;
     }
-    if !draft.assignees.is_empty() {
-        let rows = draft
+    if !incident.assignees.is_empty() {
+        let rows = incident
             .assignees
             .iter()
             .zip(0..)
@@ -271,8 +325,8 @@ async fn insert_children(
             .await
             .map_err(db_error)?;
     }
-    if !draft.jurisdictions.is_empty() {
-        let rows = draft
+    if !incident.jurisdictions.is_empty() {
+        let rows = incident
             .jurisdictions
             .iter()
             .zip(0..)
@@ -293,13 +347,10 @@ async fn insert_children(
 }
 
 /// Stores the inventory links of a new incident, one row per id.
-async fn insert_links(
-    txn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-    links: &[InventoryLinks],
-) -> Result<(), Error> {
-    let rows: Vec<_> = links
+async fn insert_links(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
+    let (tenant_id, id) = (incident.tenant_id, incident.id);
+    let rows: Vec<_> = incident
+        .linked_inventories
         .iter()
         .flat_map(|link| {
             let ids = link.inventory_ids.iter().map(|i| (Some(*i), None));

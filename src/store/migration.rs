@@ -6,6 +6,8 @@
 //! The lower-cased keys that names are matched by are `text`: lower-casing can
 //! make a name longer than its own column.
 
+mod history;
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
@@ -13,7 +15,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateRegister)]
+        vec![Box::new(CreateRegister), Box::new(history::RevisionsAndRequests)]
     }
 }
 

@@ -3,6 +3,7 @@
 //! errors are translated here; callers never see driver text.
 
 mod entity;
+mod history;
 mod incidents;
 mod load;
 pub mod migration;
@@ -141,10 +142,7 @@ impl Store {
     /// Tenants are not created explicitly: the first write of a new `tenant_id`
     /// adds its row and its `Unknown` incident type, in the same transaction.
     pub(crate) async fn write(&self, tenant_id: Uuid) -> Result<Write, Error> {
-        let slot = match &self.writer {
-            Some(writer) => Some(writer.clone().lock_owned().await),
-            None => None,
-        };
+        let slot = self.writer_slot().await;
         let txn = self.db.begin_with_options(IMMEDIATE).await.map_err(db_error)?;
         let known = self.tenants.lock().is_ok_and(|known| known.contains(&tenant_id));
         let new_tenant = if known {
@@ -158,6 +156,14 @@ impl Store {
             _slot: slot,
             new_tenant,
         })
+    }
+
+    /// The SQLite writer slot; `None` on PostgreSQL, where writers need none.
+    async fn writer_slot(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Starts a read transaction that sees one consistent snapshot.

@@ -41,8 +41,15 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
     out.push((
         "CreateIncident",
         code(
-            i.create_incident(req(app, token, pb::CreateIncidentRequest { incident: Some(create) }))
-                .await,
+            i.create_incident(req(
+                app,
+                token,
+                pb::CreateIncidentRequest {
+                    incident: Some(create),
+                    ..Default::default()
+                },
+            ))
+            .await,
         ),
     ));
     out.push((
@@ -67,6 +74,7 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
                 pb::UpdateIncidentRequest {
                     incident_id: incident_id.into(),
                     incident: Some(body),
+                    ..Default::default()
                 },
             ))
             .await,
@@ -279,6 +287,7 @@ async fn permission_denied_names_the_scopes_that_would_allow_the_call() {
         pb::UpdateIncidentRequest {
             incident_id: id,
             incident: None,
+            ..Default::default()
         },
     );
     let status = app.incidents.update_incident(request).await.unwrap_err();

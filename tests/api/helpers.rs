@@ -251,7 +251,10 @@ impl TestApp {
     }
 
     pub async fn create(&mut self, body: pb::IncidentCreate) -> Result<pb::Incident, Status> {
-        let request = self.admin(pb::CreateIncidentRequest { incident: Some(body) });
+        let request = self.admin(pb::CreateIncidentRequest {
+            incident: Some(body),
+            ..Default::default()
+        });
         self.incidents.create_incident(request).await.map(|r| r.into_inner())
     }
 
@@ -259,6 +262,7 @@ impl TestApp {
         let request = self.admin(pb::UpdateIncidentRequest {
             incident_id: id.to_owned(),
             incident: Some(body),
+            ..Default::default()
         });
         self.incidents.update_incident(request).await.map(|r| r.into_inner())
     }

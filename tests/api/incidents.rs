@@ -173,9 +173,9 @@ async fn updated_dt_moves_forward_on_every_update() {
     let seed = app.seed().await;
     let created = app.create(seed.minimal("Clock")).await.unwrap();
     let mut last = created.updated_dt.unwrap();
-    for _ in 0..5 {
+    for i in 0..5 {
         let body = pb::IncidentUpdate {
-            name: "Clock".into(),
+            name: format!("Clock {i}"),
             org_group_id: seed.headquarters.clone(),
             ..Default::default()
         };
@@ -195,6 +195,7 @@ async fn numbers_are_sequential_per_tenant_under_concurrent_creates() {
         let mut client = app.incidents.clone();
         let request = app.admin(pb::CreateIncidentRequest {
             incident: Some(seed.minimal(&format!("Concurrent {i}"))),
+            ..Default::default()
         });
         tasks.push(tokio::spawn(async move {
             client.create_incident(request).await.map(|r| r.into_inner().number)
@@ -261,6 +262,7 @@ async fn incidents_of_another_tenant_are_not_found_and_untouched() {
         pb::UpdateIncidentRequest {
             incident_id: created.id.clone(),
             incident: Some(body),
+            ..Default::default()
         },
     );
     assert_eq!(
@@ -346,6 +348,7 @@ async fn concurrent_updates_of_one_incident_never_mix_their_rows() {
             let mut request = tonic::Request::new(pb::UpdateIncidentRequest {
                 incident_id: id.clone(),
                 incident: Some(body),
+                ..Default::default()
             });
             request
                 .metadata_mut()

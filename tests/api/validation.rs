@@ -378,10 +378,14 @@ async fn missing_body_is_a_violation() {
     let request = app.admin(pb::UpdateIncidentRequest {
         incident_id: created.id.clone(),
         incident: None,
+        ..Default::default()
     });
     let status = app.incidents.update_incident(request).await.unwrap_err();
     assert_eq!(violations(&status), ["incident"]);
-    let request = app.admin(pb::CreateIncidentRequest { incident: None });
+    let request = app.admin(pb::CreateIncidentRequest {
+        incident: None,
+        ..Default::default()
+    });
     let status = app.incidents.create_incident(request).await.unwrap_err();
     assert_eq!(violations(&status), ["incident"]);
 }

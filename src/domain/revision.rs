@@ -1,0 +1,216 @@
+//! The revision history of an incident: who changed which fields of its body,
+//! when, from what to what. Values are JSON in the shape of the update body, so
+//! a change reads like the request that made it.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+use strum::IntoEnumIterator;
+use uuid::Uuid;
+
+use super::{error::Violations, incident::Incident, update::BodyField};
+
+/// Revisions per page when the caller does not say.
+pub const PAGE_SIZE_DEFAULT: u64 = 20;
+/// Most revisions per page; larger requests get this many.
+pub const PAGE_SIZE_MAX: u64 = 100;
+
+/// One field of the body, before and after a revision (`null` when unset).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// One revision: made by a create (revision 1) or by an update that changed something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub revision: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Uuid,
+    pub actor_name: String,
+    pub request_id: Option<Uuid>,
+    pub changes: Vec<FieldChange>,
+}
+
+/// One page of an incident's history, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionList {
+    pub revisions: Vec<Revision>,
+    /// The token of the next (older) page; `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// The fields that differ between `before` and `after`, in the body's order. A new
+/// incident (`before` is `None`) lists every field it sets.
+pub fn changes(before: Option<&Incident>, after: &Incident) -> Vec<FieldChange> {
+    BodyField::iter()
+        .filter_map(|field| {
+            let new = value_of(after, field);
+            let old = before.map_or(Value::Null, |b| value_of(b, field));
+            let unchanged = match before {
+                Some(_) => old == new,
+                None => is_unset(&new),
+            };
+            (!unchanged).then(|| FieldChange {
+                field: field.json_name().to_owned(),
+                before: old,
+                after: new,
+            })
+        })
+        .collect()
+}
+
+fn is_unset(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
+}
+
+/// One field of an incident's body as JSON, as an update request would give it.
+fn value_of(incident: &Incident, field: BodyField) -> Value {
+    let time = |at: Option<DateTime<Utc>>| json!(at.map(|at| at.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+    match field {
+        BodyField::Name => json!(incident.name),
+        BodyField::Description => json!(incident.description),
+        BodyField::IncidentTypeName => json!(incident.incident_type.name),
+        BodyField::OrgGroupId => json!(incident.organization.id),
+        BodyField::DateOccurred => time(incident.date_occurred),
+        BodyField::DateDiscovered => time(incident.date_discovered),
+        BodyField::Deadline => time(incident.deadline),
+        BodyField::SourceType => json!(incident.source_type.as_str()),
+        BodyField::RootCause => json!(incident.root_cause),
+        BodyField::NotificationNeeded => json!(incident.notification_needed.as_str()),
+        BodyField::AttributeValues => {
+            let mut by_name = Map::new();
+            for value in &incident.attribute_values {
+                let entry = match &value.option {
+                    Some(option) => json!({"id": option.id, "value": option.value}),
+                    None => json!({"value": value.text}),
+                };
+                let values = by_name
+                    .entry(value.attribute_name.clone())
+                    .or_insert_with(|| json!({"values": []}));
+                if let Some(Value::Array(list)) = values.get_mut("values") {
+                    list.push(entry);
+                }
+            }
+            Value::Object(by_name)
+        }
+        BodyField::IncidentAssigneeRequests => incident
+            .assignees
+            .iter()
+            .map(|a| {
+                let mut entry = json!({"assigneeId": a.assignee.id, "type": a.assignee.kind.as_str()});
+                if let Some(email) = &a.email {
+                    entry["assigneeEmail"] = json!(email);
+                }
+                entry
+            })
+            .collect(),
+        BodyField::Jurisdictions => incident
+            .jurisdictions
+            .iter()
+            .map(|j| {
+                let mut entry = json!({"jurisdictionId": j.id, "countryCode": j.country_code});
+                if let Some(state) = j.state_province_code {
+                    entry["stateProvinceCode"] = json!(state);
+                }
+                entry
+            })
+            .collect(),
+    }
+}
+
+/// Which page of an incident's history to read: newest first, `size` revisions
+/// older than `before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevisionPage {
+    pub size: u64,
+    pub before: Option<i64>,
+}
+
+impl RevisionPage {
+    /// Parses `pageSize` (0: the default; above the maximum: the maximum) and
+    /// `pageToken` (from an earlier page of the same incident), recording violations.
+    pub fn parse(v: &mut Violations, incident_id: Option<Uuid>, page_size: i32, page_token: &str) -> Option<Self> {
+        let size = match u64::try_from(page_size) {
+            Ok(0) => Some(PAGE_SIZE_DEFAULT),
+            Ok(size) => Some(size.min(PAGE_SIZE_MAX)),
+            Err(_) => {
+                v.add("pageSize", "must not be negative");
+                None
+            }
+        };
+        let before = if page_token.is_empty() {
+            Some(None)
+        } else {
+            let decoded = decode_token(page_token);
+            match (decoded, incident_id) {
+                (Some((token_incident, revision)), Some(id)) if token_incident == id => Some(Some(revision)),
+                (Some(_), None) => None,
+                _ => {
+                    v.add("pageToken", "is not a page token of this incident's revisions");
+                    None
+                }
+            }
+        };
+        Some(Self {
+            size: size?,
+            before: before?,
+        })
+    }
+
+    /// The token of the page after one that ended with `last_revision`.
+    pub fn next_token(incident_id: Uuid, last_revision: i64) -> String {
+        hex::encode(format!("{incident_id}:{last_revision}"))
+    }
+}
+
+fn decode_token(token: &str) -> Option<(Uuid, i64)> {
+    let text = String::from_utf8(hex::decode(token).ok()?).ok()?;
+    let (id, revision) = text.split_once(':')?;
+    let revision: i64 = revision.parse().ok()?;
+    Some((id.parse().ok()?, revision)).filter(|_| revision > 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_for_their_own_incident_only() {
+        let id = Uuid::now_v7();
+        let token = RevisionPage::next_token(id, 7);
+        let mut v = Violations::new();
+        let page = RevisionPage::parse(&mut v, Some(id), 0, &token);
+        assert_eq!(
+            page,
+            Some(RevisionPage {
+                size: PAGE_SIZE_DEFAULT,
+                before: Some(7)
+            })
+        );
+        let other = RevisionPage::parse(&mut v, Some(Uuid::now_v7()), 5, &token);
+        assert_eq!(other, None);
+        let garbage = RevisionPage::parse(&mut v, Some(id), 5, "zz");
+        assert_eq!(garbage, None);
+        let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["pageToken", "pageToken"]);
+    }
+
+    #[test]
+    fn page_sizes_default_cap_and_refuse_negatives() {
+        let mut v = Violations::new();
+        assert_eq!(
+            RevisionPage::parse(&mut v, None, 1000, "").map(|p| p.size),
+            Some(PAGE_SIZE_MAX)
+        );
+        assert_eq!(RevisionPage::parse(&mut v, None, 3, "").map(|p| p.size), Some(3));
+        assert_eq!(RevisionPage::parse(&mut v, None, -1, ""), None);
+        assert_eq!(v.into_vec().len(), 1);
+    }
+}
