@@ -267,6 +267,43 @@ impl TestApp {
         self.incidents.update_incident(request).await.map(|r| r.into_inner())
     }
 
+    /// Sends an update request as it is, with every scope.
+    pub async fn send_update(&mut self, request: pb::UpdateIncidentRequest) -> Result<pb::Incident, Status> {
+        let request = self.admin(request);
+        self.incidents.update_incident(request).await.map(|r| r.into_inner())
+    }
+
+    /// One page of an incident's revisions.
+    pub async fn revisions(
+        &mut self,
+        id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListIncidentRevisionsResponse, Status> {
+        let request = self.admin(pb::ListIncidentRevisionsRequest {
+            incident_id: id.to_owned(),
+            page_size,
+            page_token: page_token.to_owned(),
+        });
+        self.incidents
+            .list_incident_revisions(request)
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Every revision of an incident, newest first, read page by page.
+    pub async fn history(&mut self, id: &str) -> Vec<pb::IncidentRevision> {
+        let (mut all, mut token) = (Vec::new(), String::new());
+        loop {
+            let page = self.revisions(id, 100, &token).await.expect("list revisions");
+            all.extend(page.revisions);
+            if page.next_page_token.is_empty() {
+                return all;
+            }
+            token = page.next_page_token;
+        }
+    }
+
     pub async fn get(&mut self, id: &str) -> Result<pb::Incident, Status> {
         let request = self.admin(pb::GetIncidentRequest {
             incident_id: id.to_owned(),

@@ -8,7 +8,7 @@ use tonic::Code;
 use crate::helpers::{Seed, jurisdiction, reason, spawn_app, timestamp, values};
 
 /// A body with every editable field set.
-fn full_update(seed: &Seed) -> pb::IncidentUpdate {
+pub fn full_update(seed: &Seed) -> pb::IncidentUpdate {
     let mut attribute_values = BTreeMap::new();
     attribute_values.insert("Severity".into(), values(&[(Some(&seed.severity.options[1].id), None)]));
     attribute_values.insert(
