@@ -224,6 +224,25 @@ async fn watch_database(store: Store, reporter: HealthReporter, mut stopping: wa
     }
 }
 
+/// How often request ids older than a day are deleted.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Deletes expired request ids now and then, until shutdown begins. They are
+/// ignored once expired anyway; this only keeps the table small.
+async fn expire_request_ids(store: Store, mut stopping: watch::Receiver<bool>) {
+    loop {
+        match store.forget_expired_requests().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "expired request ids deleted"),
+            Err(error) => tracing::warn!(%error, "deleting expired request ids"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EXPIRY_INTERVAL) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
 /// Reflection (v1 or v1alpha) over our services, health and the error details.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
@@ -251,6 +270,7 @@ pub async fn serve(
         health.clone(),
         stop_rx.clone(),
     ));
+    let expiry = tokio::spawn(expire_request_ids(app.service.store().clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         set_health(&health, ServingStatus::NotServing).await;
@@ -278,6 +298,7 @@ pub async fn serve(
         } => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
     watcher.abort();
+    expiry.abort();
     app.service.store().clone().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -611,3 +611,49 @@ async fn the_history_of_another_tenant_is_not_found() {
         1
     );
 }
+
+/// Moves every remembered request id of the test database 25 hours back.
+async fn age_request_ids(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let db = Database::connect(app.db.url()).await.expect("connect");
+    let yesterday = chrono::Utc::now() - chrono::TimeDelta::hours(25);
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE request_key SET created_at = $1",
+        [yesterday.into()],
+    );
+    db.execute_raw(statement).await.expect("age request ids");
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn a_request_id_is_forgotten_after_a_day() {
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let request_id = Uuid::new_v4().to_string();
+    let create = |name: &str| pb::CreateIncidentRequest {
+        incident: Some(seed.minimal(name)),
+        request_id: request_id.clone(),
+    };
+    let yesterday = app
+        .incidents
+        .create_incident(app.admin(create("Yesterday")))
+        .await
+        .unwrap()
+        .into_inner();
+    age_request_ids(&app).await;
+    let today = app
+        .incidents
+        .create_incident(app.admin(create("Today")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(today.id, yesterday.id, "an expired id names a new request");
+    assert_eq!(today.number, 2);
+
+    let store = incidentd::store::Store::connect(app.db.url()).await.unwrap();
+    assert_eq!(store.forget_expired_requests().await.unwrap(), 0, "today's id is kept");
+    age_request_ids(&app).await;
+    assert_eq!(store.forget_expired_requests().await.unwrap(), 1);
+    store.close().await;
+}
