@@ -2,6 +2,8 @@
 //! when, from what to what. Values are JSON in the shape of the update body, so
 //! a change reads like the request that made it.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use strum::IntoEnumIterator;
@@ -52,13 +54,37 @@ pub fn changes(before: Option<&Incident>, after: &Incident) -> Vec<FieldChange> 
                 Some(_) => old == new,
                 None => is_unset(&new),
             };
+            let (before, after) = match (field, before) {
+                (BodyField::AttributeValues, Some(_)) => changed_attributes(old, new),
+                _ => (old, new),
+            };
             (!unchanged).then(|| FieldChange {
                 field: field.json_name().to_owned(),
-                before: old,
-                after: new,
+                before,
+                after,
             })
         })
         .collect()
+}
+
+/// Two `attributeValues` maps narrowed to the attributes whose values differ; an
+/// attribute without values on one side shows there with an empty list.
+fn changed_attributes(before: Value, after: Value) -> (Value, Value) {
+    let (Value::Object(mut before), Value::Object(mut after)) = (before, after) else {
+        return (Value::Null, Value::Null);
+    };
+    let names: BTreeSet<String> = before.keys().chain(after.keys()).cloned().collect();
+    let (mut old, mut new) = (Map::new(), Map::new());
+    for name in names {
+        let empty = || json!({"values": []});
+        let was = before.remove(&name).unwrap_or_else(empty);
+        let is = after.remove(&name).unwrap_or_else(empty);
+        if was != is {
+            old.insert(name.clone(), was);
+            new.insert(name, is);
+        }
+    }
+    (Value::Object(old), Value::Object(new))
 }
 
 fn is_unset(value: &Value) -> bool {

@@ -278,6 +278,15 @@ async fn one_attribute_can_be_replaced_alone() {
     );
     assert_eq!(updated.attribute_values["Ticket"], full.attribute_values["Ticket"]);
     assert_eq!(updated.name, full.name);
+    // The revision shows the two attributes that changed, not the one that did not.
+    let history = app.history(&created.id).await;
+    let attributes = change(&history[0], "attributeValues").unwrap();
+    let names = |value: &Option<prost_types::Value>| match value.as_ref().and_then(|v| v.kind.as_ref()) {
+        Some(Kind::StructValue(map)) => map.fields.keys().cloned().collect::<Vec<_>>(),
+        other => panic!("expected a map, got {other:?}"),
+    };
+    assert_eq!(names(&attributes.before), ["Data Categories", "Severity"]);
+    assert_eq!(names(&attributes.after), ["Data Categories", "Severity"]);
 }
 
 #[tokio::test]
