@@ -19,6 +19,7 @@ use crate::{
         },
         request::RequestKey,
         revision::{RevisionList, RevisionPage},
+        search::{Search, SearchFields, SearchPage},
         text::{parse_uuid, shorten},
         update::{Update, UpdateMask},
     },
@@ -124,6 +125,12 @@ impl Service {
                 Err(violations.into_error())
             }
         }
+    }
+
+    pub async fn search_incidents(&self, principal: &Principal, fields: SearchFields) -> Result<SearchPage, Error> {
+        principal.require(allow::READ_INCIDENT)?;
+        let search = Search::parse(fields).map_err(Violations::into_error)?;
+        self.store.search_incidents(principal.tenant_id, search).await
     }
 
     pub async fn list_incident_revisions(

@@ -12,6 +12,7 @@ pub mod reference;
 pub mod request;
 pub mod resolve;
 pub mod revision;
+pub mod search;
 pub mod text;
 pub mod update;
 

@@ -2,6 +2,8 @@
 //! Requests are destructured field by field, so a new proto field does not
 //! compile until it is handled here.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use uuid::Uuid;
@@ -9,12 +11,13 @@ use uuid::Uuid;
 use crate::{
     domain::{
         enums::AssigneeKind,
-        incident::Incident,
+        incident::{ChosenValue, Incident},
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
+        search::{FilterFields, RangeFields, SearchFields, SearchPage},
         text::name_key,
     },
     pb,
@@ -208,24 +211,7 @@ impl From<Incident> for pb::Incident {
         let user = incident.user_assignee().cloned();
         let schema_id = incident.schema_id().to_string();
         let etag = incident.etag();
-        let mut attribute_values = std::collections::BTreeMap::<String, pb::AttributeValueList>::new();
-        for chosen in &incident.attribute_values {
-            let value = pb::AttributeValue {
-                attribute_name: chosen.attribute_name.clone(),
-                id: chosen.option.as_ref().map(|o| o.id.to_string()),
-                value: chosen.value().to_owned(),
-                value_key: chosen.option.as_ref().map(|o| name_key(&o.value)),
-                color_code: None,
-                option_selection_value: None,
-                display_label: chosen.value().to_owned(),
-                disabled: chosen.option.as_ref().is_some_and(|o| o.disabled),
-            };
-            attribute_values
-                .entry(chosen.attribute_name.clone())
-                .or_default()
-                .values
-                .push(value);
-        }
+        let attribute_values = attribute_values(&incident.attribute_values);
         pb::Incident {
             id: incident.id.to_string(),
             number: incident.number,
@@ -349,6 +335,148 @@ fn json_value(value: serde_json::Value) -> prost_types::Value {
         }),
     };
     prost_types::Value { kind: Some(kind) }
+}
+
+/// Attribute values by attribute name, as incidents and summaries show them.
+fn attribute_values(chosen: &[ChosenValue]) -> BTreeMap<String, pb::AttributeValueList> {
+    let mut by_name = BTreeMap::<String, pb::AttributeValueList>::new();
+    for chosen in chosen {
+        let value = pb::AttributeValue {
+            attribute_name: chosen.attribute_name.clone(),
+            id: chosen.option.as_ref().map(|o| o.id.to_string()),
+            value: chosen.value().to_owned(),
+            value_key: chosen.option.as_ref().map(|o| name_key(&o.value)),
+            color_code: None,
+            option_selection_value: None,
+            display_label: chosen.value().to_owned(),
+            disabled: chosen.option.as_ref().is_some_and(|o| o.disabled),
+        };
+        by_name
+            .entry(chosen.attribute_name.clone())
+            .or_default()
+            .values
+            .push(value);
+    }
+    by_name
+}
+
+/// A search request in the domain's plain fields.
+pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
+    let pb::SearchIncidentsRequest {
+        filters,
+        full_text,
+        page,
+        size,
+        sort,
+        page_token,
+    } = request;
+    let pb::SearchFilters {
+        incident_ids,
+        numbers,
+        assignee_ids,
+        incident_type_ids,
+        org_group_ids,
+        include_descendant_orgs,
+        created_by,
+        notification_needed,
+        incident_status,
+        source_type,
+        date_occurred,
+        date_discovered,
+        deadline,
+        created_dt,
+        updated_dt,
+    } = filters.unwrap_or_default();
+    /// Enum values by name; unset (0) and unknown numbers as their number, to be refused.
+    fn names<E: TryFrom<i32>>(raw: Vec<i32>, name: impl Fn(&E) -> &'static str + Copy) -> Vec<String> {
+        raw.into_iter()
+            .map(|r| enum_name(r, name).unwrap_or_else(|| r.to_string()))
+            .collect()
+    }
+    let range = |range: Option<pb::TimeRange>| {
+        range.map(|pb::TimeRange { from, to }| RangeFields {
+            from: from.map(wire_time),
+            to: to.map(wire_time),
+        })
+    };
+    SearchFields {
+        filters: FilterFields {
+            incident_ids,
+            numbers,
+            assignee_ids,
+            incident_type_ids,
+            org_group_ids,
+            include_descendant_orgs,
+            created_by,
+            notification_needed: names(notification_needed, pb::notification_needed::Value::as_str_name),
+            incident_status: names(incident_status, pb::incident_status::Value::as_str_name),
+            source_type: names(source_type, pb::source_type::Value::as_str_name),
+            date_occurred: range(date_occurred),
+            date_discovered: range(date_discovered),
+            deadline: range(deadline),
+            created_dt: range(created_dt),
+            updated_dt: range(updated_dt),
+        },
+        full_text,
+        page,
+        size,
+        sort,
+        page_token,
+    }
+}
+
+impl From<SearchPage> for pb::SearchIncidentsResponse {
+    fn from(page: SearchPage) -> Self {
+        let total_pages = page.total_elements.div_ceil(page.size.max(1));
+        pb::SearchIncidentsResponse {
+            incidents: page.incidents.into_iter().map(summary).collect(),
+            total_elements: i64::try_from(page.total_elements).unwrap_or(i64::MAX),
+            total_pages: i32::try_from(total_pages).unwrap_or(i32::MAX),
+            number: i32::try_from(page.page).unwrap_or(i32::MAX),
+            size: i32::try_from(page.size).unwrap_or(i32::MAX),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }
+    }
+}
+
+fn summary(incident: Incident) -> pb::IncidentSummary {
+    let user = incident.user_assignee().cloned();
+    pb::IncidentSummary {
+        incident_id: incident.id.to_string(),
+        number: incident.number,
+        incident_type_id: incident.incident_type.id.to_string(),
+        incident_type_name: incident.incident_type.name,
+        name: incident.name,
+        description: incident.description,
+        source_type: enum_value(incident.source_type.as_str(), pb::source_type::Value::from_str_name),
+        org_group_id: incident.organization.id.to_string(),
+        org_group_name: incident.organization.name,
+        date_occurred: incident.date_occurred.map(timestamp),
+        date_discovered: incident.date_discovered.map(timestamp),
+        deadline: incident.deadline.map(timestamp),
+        date_closed: incident.date_closed.map(timestamp),
+        assignee_id: user.as_ref().map(|u| u.id.to_string()),
+        assignee_name: user.map(|u| u.name),
+        total_assessment: 0,
+        open_assessment: 0,
+        is_extended: false,
+        is_deleted: false,
+        created_by: incident.created_by.to_string(),
+        creator: incident.creator,
+        created_date: Some(timestamp(incident.created_at)),
+        updated_dt: Some(timestamp(incident.updated_at)),
+        workflow_id: None,
+        workflow_name: None,
+        incident_stage_id: None,
+        incident_stage_name: None,
+        notification_needed: enum_value(
+            incident.notification_needed.as_str(),
+            pb::notification_needed::Value::from_str_name,
+        ),
+        incident_status: enum_value(incident.status.as_str(), pb::incident_status::Value::from_str_name),
+        attribute_values: attribute_values(&incident.attribute_values),
+        revision: incident.revision,
+    }
 }
 
 fn jurisdiction_information(j: &Jurisdiction) -> pb::JurisdictionInformation {

@@ -76,6 +76,15 @@ impl pb::incident_service_server::IncidentService for Api {
         answer(self.service.update_incident(&principal, update).await)
     }
 
+    async fn search_incidents(
+        &self,
+        request: Request<pb::SearchIncidentsRequest>,
+    ) -> Answer<pb::SearchIncidentsResponse> {
+        let principal = self.principal(&request)?;
+        let fields = convert::search_fields(request.into_inner());
+        answer(self.service.search_incidents(&principal, fields).await)
+    }
+
     async fn list_incident_revisions(
         &self,
         request: Request<pb::ListIncidentRevisionsRequest>,

@@ -18,6 +18,7 @@ use super::{
     history::{Claim, append_revision, claim, remember},
     load::{Lock, load_incident, load_reference},
     now,
+    search::index_document,
 };
 use crate::{
     auth::Principal,
@@ -92,6 +93,7 @@ impl Store {
             .map_err(db_error)?;
         insert_children(txn, &incident).await?;
         insert_links(txn, &incident).await?;
+        index_document(txn, &incident).await?;
         let request_id = request.as_ref().map(|key| key.id);
         append_revision(txn, &incident, principal, request_id, &changes(None, &incident)).await?;
         if let Some(key) = &request {
@@ -180,6 +182,7 @@ impl Store {
             }
             delete_children(txn, tenant_id, id).await?;
             insert_children(txn, &updated).await?;
+            index_document(txn, &updated).await?;
             let request_id = request.as_ref().map(|key| key.id);
             append_revision(txn, &updated, principal, request_id, &changed).await?;
             updated

@@ -19,7 +19,7 @@ use crate::domain::{
     incident::{AssignedTo, ChosenValue, Incident},
     input::IncidentInput,
     inventory::InventoryLinks,
-    jurisdiction,
+    jurisdiction::{self, Jurisdiction},
     reference::IncidentType,
     resolve::ReferenceSnapshot,
     text::name_key,
@@ -109,60 +109,86 @@ pub(super) async fn load_incident(
     let Some(row) = query.one(txn).await.map_err(db_error)? else {
         return Ok(None);
     };
-    let incident_type = incident_type::Entity::find_by_id((tenant_id, row.incident_type_id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .map(|t| IncidentType { id: t.id, name: t.name })
-        .ok_or_else(|| corrupt("incident type", id))?;
-    let organization = organization::Entity::find_by_id((tenant_id, row.org_group_id))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .map(to_organization)
-        .ok_or_else(|| corrupt("organization", id))?;
-    let attribute_values = load_attribute_values(txn, tenant_id, id).await?;
-    let assignees = load_assignees(txn, tenant_id, id).await?;
-    let linked_inventories = load_links(txn, tenant_id, id).await?;
-    let jurisdictions = incident_jurisdiction::Entity::find()
-        .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
-        .filter(incident_jurisdiction::Column::IncidentId.eq(id))
-        .order_by_asc(incident_jurisdiction::Column::Position)
+    Ok(load_incidents(txn, tenant_id, vec![row]).await?.pop())
+}
+
+/// Completes incident rows of one tenant with their child rows and every name
+/// they show, in the rows' order: one query per table, however many rows.
+pub(super) async fn load_incidents(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    rows: Vec<incident::Model>,
+) -> Result<Vec<Incident>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let types: HashMap<Uuid, IncidentType> = incident_type::Entity::find()
+        .filter(incident_type::Column::TenantId.eq(tenant_id))
+        .filter(incident_type::Column::Id.is_in(distinct(rows.iter().map(|r| r.incident_type_id))))
         .all(txn)
         .await
         .map_err(db_error)?
         .into_iter()
-        .map(|j| jurisdiction::by_id(j.jurisdiction_id).ok_or_else(|| corrupt("jurisdiction", id)))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(Incident {
-        id: row.id,
-        tenant_id: row.tenant_id,
-        number: row.number,
-        name: row.name,
-        description: row.description,
-        incident_type,
-        organization,
-        date_occurred: row.date_occurred,
-        date_discovered: row.date_discovered,
-        deadline: row.deadline,
-        date_closed: row.date_closed,
-        source_type: row.source_type.parse().map_err(|_| corrupt("source type", id))?,
-        root_cause: row.root_cause,
-        notification_needed: row
-            .notification_needed
-            .parse()
-            .map_err(|_| corrupt("notification needed", id))?,
-        status: row.status.parse().map_err(|_| corrupt("status", id))?,
-        created_by: row.created_by,
-        creator: row.creator,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        revision: row.revision,
-        attribute_values,
-        assignees,
-        jurisdictions,
-        linked_inventories,
-    }))
+        .map(|t| (t.id, IncidentType { id: t.id, name: t.name }))
+        .collect();
+    let organizations: HashMap<Uuid, _> = organization::Entity::find()
+        .filter(organization::Column::TenantId.eq(tenant_id))
+        .filter(organization::Column::Id.is_in(distinct(rows.iter().map(|r| r.org_group_id))))
+        .all(txn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|o| (o.id, to_organization(o)))
+        .collect();
+    let mut attribute_values = load_attribute_values(txn, tenant_id, &ids).await?;
+    let mut assignees = load_assignees(txn, tenant_id, &ids).await?;
+    let mut linked_inventories = load_links(txn, tenant_id, &ids).await?;
+    let mut jurisdictions = load_jurisdictions(txn, tenant_id, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            Ok(Incident {
+                id,
+                tenant_id: row.tenant_id,
+                number: row.number,
+                name: row.name,
+                description: row.description,
+                incident_type: types
+                    .get(&row.incident_type_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt("incident type", id))?,
+                organization: organizations
+                    .get(&row.org_group_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt("organization", id))?,
+                date_occurred: row.date_occurred,
+                date_discovered: row.date_discovered,
+                deadline: row.deadline,
+                date_closed: row.date_closed,
+                source_type: row.source_type.parse().map_err(|_| corrupt("source type", id))?,
+                root_cause: row.root_cause,
+                notification_needed: row
+                    .notification_needed
+                    .parse()
+                    .map_err(|_| corrupt("notification needed", id))?,
+                status: row.status.parse().map_err(|_| corrupt("status", id))?,
+                created_by: row.created_by,
+                creator: row.creator,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                revision: row.revision,
+                attribute_values: attribute_values.remove(&id).unwrap_or_default(),
+                assignees: assignees.remove(&id).unwrap_or_default(),
+                jurisdictions: jurisdictions.remove(&id).unwrap_or_default(),
+                linked_inventories: linked_inventories.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn distinct(ids: impl Iterator<Item = Uuid>) -> HashSet<Uuid> {
+    ids.collect()
 }
 
 /// A stored row that the code cannot read back: logged, and INTERNAL to the caller.
@@ -171,25 +197,26 @@ fn corrupt(what: &str, id: Uuid) -> Error {
     Error::Internal
 }
 
+/// The attribute values of incidents, by incident, each in its stored order.
 async fn load_attribute_values(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
-    id: Uuid,
-) -> Result<Vec<ChosenValue>, Error> {
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<ChosenValue>>, Error> {
     let rows = incident_attribute_value::Entity::find()
         .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-        .filter(incident_attribute_value::Column::IncidentId.eq(id))
+        .filter(incident_attribute_value::Column::IncidentId.is_in(ids.iter().copied()))
+        .order_by_asc(incident_attribute_value::Column::IncidentId)
         .order_by_asc(incident_attribute_value::Column::Position)
         .all(txn)
         .await
         .map_err(db_error)?;
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    let attribute_ids: HashSet<Uuid> = rows.iter().map(|r| r.attribute_id).collect();
     let names: HashMap<Uuid, String> = attribute::Entity::find()
         .filter(attribute::Column::TenantId.eq(tenant_id))
-        .filter(attribute::Column::Id.is_in(attribute_ids))
+        .filter(attribute::Column::Id.is_in(distinct(rows.iter().map(|r| r.attribute_id))))
         .select_only()
         .column(attribute::Column::Id)
         .column(attribute::Column::Name)
@@ -199,7 +226,7 @@ async fn load_attribute_values(
         .map_err(db_error)?
         .into_iter()
         .collect();
-    let option_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.option_id).collect();
+    let option_ids = distinct(rows.iter().filter_map(|r| r.option_id));
     let options: HashMap<Uuid, _> = if option_ids.is_empty() {
         HashMap::new()
     } else {
@@ -213,71 +240,108 @@ async fn load_attribute_values(
             .map(|o| (o.id, to_attribute_option(o)))
             .collect()
     };
-    rows.into_iter()
-        .map(|r| {
-            let attribute_name = names
-                .get(&r.attribute_id)
-                .cloned()
-                .ok_or_else(|| corrupt("attribute", id))?;
-            let option = match r.option_id {
-                None => None,
-                Some(option_id) => Some(options.get(&option_id).cloned().ok_or_else(|| corrupt("option", id))?),
-            };
-            Ok(ChosenValue {
-                attribute_id: r.attribute_id,
-                attribute_name,
-                option,
-                text: r.text_value,
-            })
-        })
-        .collect()
+    let mut by_incident: HashMap<Uuid, Vec<ChosenValue>> = HashMap::new();
+    for r in rows {
+        let id = r.incident_id;
+        let attribute_name = names
+            .get(&r.attribute_id)
+            .cloned()
+            .ok_or_else(|| corrupt("attribute", id))?;
+        let option = match r.option_id {
+            None => None,
+            Some(option_id) => Some(options.get(&option_id).cloned().ok_or_else(|| corrupt("option", id))?),
+        };
+        by_incident.entry(id).or_default().push(ChosenValue {
+            attribute_id: r.attribute_id,
+            attribute_name,
+            option,
+            text: r.text_value,
+        });
+    }
+    Ok(by_incident)
 }
 
-async fn load_assignees(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<Vec<AssignedTo>, Error> {
+/// The assignees of incidents, by incident, each in its stored order.
+async fn load_assignees(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<AssignedTo>>, Error> {
     let rows = incident_assignee::Entity::find()
         .filter(incident_assignee::Column::TenantId.eq(tenant_id))
-        .filter(incident_assignee::Column::IncidentId.eq(id))
+        .filter(incident_assignee::Column::IncidentId.is_in(ids.iter().copied()))
+        .order_by_asc(incident_assignee::Column::IncidentId)
         .order_by_asc(incident_assignee::Column::Position)
         .all(txn)
         .await
         .map_err(db_error)?;
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let directory: HashMap<Uuid, _> = assignee::Entity::find()
         .filter(assignee::Column::TenantId.eq(tenant_id))
-        .filter(assignee::Column::Id.is_in(rows.iter().map(|r| r.assignee_id)))
+        .filter(assignee::Column::Id.is_in(distinct(rows.iter().map(|r| r.assignee_id))))
         .all(txn)
         .await
         .map_err(db_error)?
         .into_iter()
         .filter_map(|a| to_assignee(a).map(|a| (a.id, a)))
         .collect();
-    rows.into_iter()
-        .map(|r| {
-            let assignee = directory
-                .get(&r.assignee_id)
-                .cloned()
-                .ok_or_else(|| corrupt("assignee", id))?;
-            Ok(AssignedTo {
-                assignee,
-                email: r.email,
-            })
-        })
-        .collect()
+    let mut by_incident: HashMap<Uuid, Vec<AssignedTo>> = HashMap::new();
+    for r in rows {
+        let assignee = directory
+            .get(&r.assignee_id)
+            .cloned()
+            .ok_or_else(|| corrupt("assignee", r.incident_id))?;
+        by_incident.entry(r.incident_id).or_default().push(AssignedTo {
+            assignee,
+            email: r.email,
+        });
+    }
+    Ok(by_incident)
 }
 
-/// The inventory links of an incident, grouped by inventory type in the order given.
-async fn load_links(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<Vec<InventoryLinks>, Error> {
+/// The jurisdictions of incidents, by incident, each in its stored order.
+async fn load_jurisdictions(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<&'static Jurisdiction>>, Error> {
+    let rows = incident_jurisdiction::Entity::find()
+        .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
+        .filter(incident_jurisdiction::Column::IncidentId.is_in(ids.iter().copied()))
+        .order_by_asc(incident_jurisdiction::Column::IncidentId)
+        .order_by_asc(incident_jurisdiction::Column::Position)
+        .all(txn)
+        .await
+        .map_err(db_error)?;
+    let mut by_incident: HashMap<Uuid, Vec<&'static Jurisdiction>> = HashMap::new();
+    for r in rows {
+        let found = jurisdiction::by_id(r.jurisdiction_id).ok_or_else(|| corrupt("jurisdiction", r.incident_id))?;
+        by_incident.entry(r.incident_id).or_default().push(found);
+    }
+    Ok(by_incident)
+}
+
+/// The inventory links of incidents, by incident, grouped by inventory type in
+/// the order given.
+async fn load_links(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<InventoryLinks>>, Error> {
     let rows = incident_inventory_link::Entity::find()
         .filter(incident_inventory_link::Column::TenantId.eq(tenant_id))
-        .filter(incident_inventory_link::Column::IncidentId.eq(id))
+        .filter(incident_inventory_link::Column::IncidentId.is_in(ids.iter().copied()))
+        .order_by_asc(incident_inventory_link::Column::IncidentId)
         .order_by_asc(incident_inventory_link::Column::Position)
         .all(txn)
         .await
         .map_err(db_error)?;
-    let mut links: Vec<InventoryLinks> = Vec::new();
+    let mut by_incident: HashMap<Uuid, Vec<InventoryLinks>> = HashMap::new();
     for row in rows {
+        let id = row.incident_id;
+        let links = by_incident.entry(id).or_default();
         let inventory_type = row.inventory_type.parse().map_err(|_| corrupt("inventory type", id))?;
         let source_type = row
             .source_type
@@ -301,5 +365,5 @@ async fn load_links(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Re
             (None, None) => return Err(corrupt("inventory link", id)),
         }
     }
-    Ok(links)
+    Ok(by_incident)
 }

@@ -7,6 +7,7 @@
 //! make a name longer than its own column.
 
 mod history;
+mod search;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -15,7 +16,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateRegister), Box::new(history::RevisionsAndRequests)]
+        vec![
+            Box::new(CreateRegister),
+            Box::new(history::RevisionsAndRequests),
+            Box::new(search::Search),
+        ]
     }
 }
 

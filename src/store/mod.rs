@@ -8,6 +8,7 @@ mod incidents;
 mod load;
 pub mod migration;
 mod reference;
+mod search;
 
 use std::{
     collections::HashSet,

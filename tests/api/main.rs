@@ -8,5 +8,6 @@ mod outage;
 mod reference_data;
 mod revisions;
 mod schema;
+mod search;
 mod server;
 mod validation;

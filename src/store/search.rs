@@ -1,0 +1,245 @@
+//! Searching incidents, and keeping the full-text index in step with them: the
+//! index is written in the transaction that writes the incident.
+
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
+    sea_query::{Expr, SimpleExpr},
+};
+use uuid::Uuid;
+
+use super::{
+    Store, db_error,
+    entity::{incident, organization},
+    load::load_incidents,
+};
+use crate::domain::{
+    Error,
+    incident::Incident,
+    search::{Filters, Search, SearchPage, SortKey, SortValue, Start, TimeRange, search_document, with_descendants},
+};
+
+/// Writes the full-text document of `incident`, replacing the one it had.
+pub(super) async fn index_document(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
+    let backend = txn.get_database_backend();
+    let (tenant_id, id) = (Value::from(incident.tenant_id), Value::from(incident.id));
+    let document = Value::from(search_document(incident));
+    let statements = match backend {
+        DbBackend::Postgres => vec![Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO incident_search (tenant_id, incident_id, document) \
+             VALUES ($1, $2, to_tsvector('simple', $3)) \
+             ON CONFLICT (tenant_id, incident_id) DO UPDATE SET document = excluded.document",
+            [tenant_id, id, document],
+        )],
+        _ => vec![
+            Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO incident_search (tenant_id, incident_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [tenant_id.clone(), id.clone()],
+            ),
+            Statement::from_sql_and_values(
+                backend,
+                "INSERT OR REPLACE INTO incident_fts (rowid, document) \
+                 SELECT search_id, ? FROM incident_search WHERE tenant_id = ? AND incident_id = ?",
+                [document, tenant_id, id],
+            ),
+        ],
+    };
+    for statement in statements {
+        txn.execute_raw(statement).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// One page of the tenant's incidents that match `search`, in one snapshot.
+    pub async fn search_incidents(&self, tenant_id: Uuid, search: Search) -> Result<SearchPage, Error> {
+        let txn = self.read().await?;
+        let backend = txn.get_database_backend();
+        let mut filters = search.filters.clone();
+        if filters.include_descendant_orgs && !filters.org_group_ids.is_empty() {
+            let tree: Vec<(Uuid, Option<Uuid>)> = organization::Entity::find()
+                .filter(organization::Column::TenantId.eq(tenant_id))
+                .select_only()
+                .column(organization::Column::Id)
+                .column(organization::Column::ParentId)
+                .into_tuple()
+                .all(&txn)
+                .await
+                .map_err(db_error)?;
+            filters.org_group_ids = with_descendants(&filters.org_group_ids, &tree);
+        }
+        let matching = matching(backend, tenant_id, &filters, &search.words);
+        let total_elements = incident::Entity::find()
+            .filter(matching.clone())
+            .count(&txn)
+            .await
+            .map_err(db_error)?;
+
+        let column = match search.sort.key {
+            SortKey::CreatedDate => incident::Column::CreatedAt,
+            SortKey::Name => incident::Column::Name,
+            SortKey::Number => incident::Column::Number,
+            SortKey::UpdatedDt => incident::Column::UpdatedAt,
+        };
+        let order = if search.sort.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let mut query = incident::Entity::find()
+            .filter(matching)
+            .order_by(column, order.clone())
+            .order_by(incident::Column::Id, order)
+            .limit(search.size + 1);
+        match &search.start {
+            Start::Page(page) => query = query.offset(page * search.size),
+            Start::After { value, id, .. } => {
+                query = query.filter(after(column, search.sort.descending, value, *id));
+            }
+        }
+        let mut rows = query.all(&txn).await.map_err(db_error)?;
+        let more = rows.len() as u64 > search.size;
+        rows.truncate(search.size as usize);
+        let incidents = load_incidents(&txn, tenant_id, rows).await?;
+        txn.commit().await.map_err(db_error)?;
+        let next_page_token = incidents.last().filter(|_| more).map(|last| search.next_token(last));
+        Ok(SearchPage {
+            incidents,
+            total_elements,
+            page: search.page(),
+            size: search.size,
+            next_page_token,
+        })
+    }
+}
+
+/// The incidents of the tenant that pass every filter and contain every word.
+fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[String]) -> Condition {
+    use incident::Column as C;
+    let Filters {
+        incident_ids,
+        numbers,
+        assignee_ids,
+        incident_type_ids,
+        org_group_ids,
+        include_descendant_orgs: _,
+        created_by,
+        notification_needed,
+        incident_status,
+        source_type,
+        date_occurred,
+        date_discovered,
+        deadline,
+        created_at,
+        updated_at,
+    } = filters;
+    let mut all = Condition::all().add(C::TenantId.eq(tenant_id));
+    let names = |values: Vec<&'static str>| values.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    if !incident_ids.is_empty() {
+        all = all.add(C::Id.is_in(incident_ids.iter().copied()));
+    }
+    if !numbers.is_empty() {
+        all = all.add(C::Number.is_in(numbers.iter().copied()));
+    }
+    if !incident_type_ids.is_empty() {
+        all = all.add(C::IncidentTypeId.is_in(incident_type_ids.iter().copied()));
+    }
+    if !org_group_ids.is_empty() {
+        all = all.add(C::OrgGroupId.is_in(org_group_ids.iter().copied()));
+    }
+    if !created_by.is_empty() {
+        all = all.add(C::CreatedBy.is_in(created_by.iter().copied()));
+    }
+    if !notification_needed.is_empty() {
+        all = all.add(C::NotificationNeeded.is_in(names(notification_needed.iter().map(|n| n.as_str()).collect())));
+    }
+    if !incident_status.is_empty() {
+        all = all.add(C::Status.is_in(names(incident_status.iter().map(|s| s.as_str()).collect())));
+    }
+    if !source_type.is_empty() {
+        all = all.add(C::SourceType.is_in(names(source_type.iter().map(|s| s.as_str()).collect())));
+    }
+    for (column, range) in [
+        (C::DateOccurred, date_occurred),
+        (C::DateDiscovered, date_discovered),
+        (C::Deadline, deadline),
+        (C::CreatedAt, created_at),
+        (C::UpdatedAt, updated_at),
+    ] {
+        let TimeRange { from, to } = range;
+        if let Some(from) = from {
+            all = all.add(column.gte(*from));
+        }
+        if let Some(to) = to {
+            all = all.add(column.lte(*to));
+        }
+    }
+    if !assignee_ids.is_empty() {
+        all = all.add(any_assignee(backend, tenant_id, assignee_ids));
+    }
+    if !words.is_empty() {
+        all = all.add(full_text(backend, tenant_id, words));
+    }
+    all
+}
+
+/// Incidents with any of the assignees.
+fn any_assignee(backend: DbBackend, tenant_id: Uuid, assignee_ids: &[Uuid]) -> SimpleExpr {
+    let placeholders: Vec<String> = (0..assignee_ids.len())
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${}", i + 2),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let tenant = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "\"incident\".\"id\" IN (SELECT incident_id FROM incident_assignee \
+         WHERE tenant_id = {tenant} AND assignee_id IN ({}))",
+        placeholders.join(", ")
+    );
+    let values = std::iter::once(Value::from(tenant_id)).chain(assignee_ids.iter().map(|id| Value::from(*id)));
+    Expr::cust_with_values(sql, values)
+}
+
+/// Incidents whose document has, for every word, a word that begins with it.
+/// Words are letters and digits only, so they cannot carry query syntax.
+fn full_text(backend: DbBackend, tenant_id: Uuid, words: &[String]) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => {
+            let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            Expr::cust_with_values(
+                "\"incident\".\"id\" IN (SELECT incident_id FROM incident_search \
+                 WHERE tenant_id = $1 AND document @@ to_tsquery('simple', $2))",
+                [Value::from(tenant_id), Value::from(query.join(" & "))],
+            )
+        }
+        _ => {
+            let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            Expr::cust_with_values(
+                "\"incident\".\"id\" IN (SELECT s.incident_id FROM incident_fts f \
+                 JOIN incident_search s ON s.search_id = f.rowid \
+                 WHERE incident_fts MATCH ? AND s.tenant_id = ?)",
+                [Value::from(query.join(" ")), Value::from(tenant_id)],
+            )
+        }
+    }
+}
+
+/// The rows after `(value, id)` in the sort order: keyset paging.
+fn after(column: incident::Column, descending: bool, value: &SortValue, id: Uuid) -> Condition {
+    let value: Value = match value {
+        SortValue::Time(at) => (*at).into(),
+        SortValue::Text(text) => text.clone().into(),
+        SortValue::Number(number) => (*number).into(),
+    };
+    let (beyond, id_beyond) = if descending {
+        (column.lt(value.clone()), incident::Column::Id.lt(id))
+    } else {
+        (column.gt(value.clone()), incident::Column::Id.gt(id))
+    };
+    Condition::any()
+        .add(beyond)
+        .add(Condition::all().add(column.eq(value)).add(id_beyond))
+}
