@@ -120,8 +120,14 @@ pub enum SortValue {
 pub enum Start {
     /// At an offset: `page` × size.
     Page(u64),
-    /// Right after an incident of the previous page (keyset paging).
-    After { value: SortValue, id: Uuid, page: u64 },
+    /// Right after an incident of the previous page (keyset paging), with the
+    /// number of matches counted for the first page.
+    After {
+        value: SortValue,
+        id: Uuid,
+        page: u64,
+        total: u64,
+    },
 }
 
 /// A valid search.
@@ -154,6 +160,7 @@ struct Token {
     value: SortValue,
     id: Uuid,
     page: u64,
+    total: u64,
 }
 
 impl Search {
@@ -194,7 +201,9 @@ impl Search {
             }
             let token = decode_token(&fields.page_token).filter(|t| t.search == fingerprint);
             match token {
-                Some(Token { value, id, page, .. }) => Some(Start::After { value, id, page }),
+                Some(Token {
+                    value, id, page, total, ..
+                }) => Some(Start::After { value, id, page, total }),
                 None => {
                     v.add("pageToken", "is not a page token of this search");
                     None
@@ -222,8 +231,14 @@ impl Search {
         }
     }
 
-    /// The token of the page after this one, which ended with `last`.
-    pub fn next_token(&self, last: &Incident) -> String {
+    /// Whether the search has neither filters nor words: every incident matches.
+    pub fn matches_everything(&self) -> bool {
+        self.filters == Filters::default() && self.words.is_empty()
+    }
+
+    /// The token of the page after this one, which ended with `last`; `total`
+    /// (the matches counted now) travels with it, so later pages need no count.
+    pub fn next_token(&self, last: &Incident, total: u64) -> String {
         let value = match self.sort.key {
             SortKey::CreatedDate => SortValue::Time(last.created_at),
             SortKey::UpdatedDt => SortValue::Time(last.updated_at),
@@ -235,6 +250,7 @@ impl Search {
             value,
             id: last.id,
             page: self.page() + 1,
+            total,
         };
         hex::encode(serde_json::to_vec(&token).unwrap_or_default())
     }

@@ -118,11 +118,25 @@ pub(super) async fn append_revision(
     request_id: Option<Uuid>,
     changes: &[FieldChange],
 ) -> Result<(), Error> {
+    incident_revision::Entity::insert(revision_row(incident, actor, request_id, changes)?)
+        .exec_without_returning(txn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// The row of the revision `incident` is now at.
+pub(super) fn revision_row(
+    incident: &Incident,
+    actor: &Principal,
+    request_id: Option<Uuid>,
+    changes: &[FieldChange],
+) -> Result<incident_revision::ActiveModel, Error> {
     let changes = serde_json::to_string(changes).map_err(|e| {
         tracing::error!(error = %e, "serialising changes");
         Error::Internal
     })?;
-    incident_revision::Entity::insert(incident_revision::ActiveModel {
+    Ok(incident_revision::ActiveModel {
         tenant_id: Set(incident.tenant_id),
         incident_id: Set(incident.id),
         revision: Set(incident.revision),
@@ -132,10 +146,6 @@ pub(super) async fn append_revision(
         request_id: Set(request_id),
         changes: Set(changes),
     })
-    .exec_without_returning(txn)
-    .await
-    .map_err(db_error)?;
-    Ok(())
 }
 
 impl Store {

@@ -15,7 +15,8 @@ use super::{
     entity::{
         incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
-    history::{Claim, append_revision, claim, remember},
+    history::{Claim, append_revision, claim, remember, revision_row},
+    insert_rows,
     load::{Lock, load_incident, load_reference},
     now,
     search::index_document,
@@ -73,25 +74,11 @@ impl Store {
             revision: 1,
             linked_inventories: create_only.linked_inventories,
         });
-        let row = incident::ActiveModel {
-            tenant_id: Set(tenant_id),
-            id: Set(incident.id),
-            number: Set(number),
-            date_closed: Set(incident.date_closed),
-            status: Set(incident.status.as_str().to_owned()),
-            auto_assess_jurisdictions: Set(create_only.auto_assess_jurisdictions),
-            created_by: Set(incident.created_by),
-            creator: Set(incident.creator.clone()),
-            created_at: Set(incident.created_at),
-            updated_at: Set(incident.updated_at),
-            revision: Set(incident.revision),
-            ..editable_columns(&incident)
-        };
-        incident::Entity::insert(row)
+        incident::Entity::insert(new_row(&incident, create_only.auto_assess_jurisdictions))
             .exec_without_returning(txn)
             .await
             .map_err(db_error)?;
-        insert_children(txn, &incident).await?;
+        insert_children(txn, std::slice::from_ref(&incident)).await?;
         insert_links(txn, &incident).await?;
         index_document(txn, &incident).await?;
         let request_id = request.as_ref().map(|key| key.id);
@@ -102,6 +89,44 @@ impl Store {
         write.commit().await?;
         tracing::info!(incident_id = %incident.id, number, "incident created");
         Ok(incident)
+    }
+
+    /// Stores many new incidents of one tenant in one transaction, each with its
+    /// first revision and search document, numbered after the tenant's last. For
+    /// loading large synthetic registers (the benchmarks): the incidents are taken
+    /// as valid, only the database's own constraints check them.
+    pub async fn import_incidents(&self, actor: &Principal, mut incidents: Vec<Incident>) -> Result<(), Error> {
+        let tenant_id = actor.tenant_id;
+        let write = self.write(tenant_id).await?;
+        let txn = &write.txn;
+        let count = i64::try_from(incidents.len()).map_err(|_| Error::Internal)?;
+        let last = tenant::Entity::find_by_id(tenant_id)
+            .one(txn)
+            .await
+            .map_err(db_error)?
+            .map_or(0, |t| t.last_incident_number);
+        for (incident, number) in incidents.iter_mut().zip(last + 1..) {
+            incident.tenant_id = tenant_id;
+            incident.number = number;
+            incident.revision = 1;
+        }
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::LastIncidentNumber, Expr::value(last + count))
+            .filter(tenant::Column::Id.eq(tenant_id))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+        insert_rows(txn, incidents.iter().map(|i| new_row(i, false)).collect()).await?;
+        insert_children(txn, &incidents).await?;
+        let revisions = incidents
+            .iter()
+            .map(|i| revision_row(i, actor, None, &changes(None, i)))
+            .collect::<Result<_, _>>()?;
+        insert_rows(txn, revisions).await?;
+        for incident in &incidents {
+            index_document(txn, incident).await?;
+        }
+        write.commit().await
     }
 
     /// Reads one incident of the tenant.
@@ -181,7 +206,7 @@ impl Store {
                 return Err(Error::Internal);
             }
             delete_children(txn, tenant_id, id).await?;
-            insert_children(txn, &updated).await?;
+            insert_children(txn, std::slice::from_ref(&updated)).await?;
             index_document(txn, &updated).await?;
             let request_id = request.as_ref().map(|key| key.id);
             append_revision(txn, &updated, principal, request_id, &changed).await?;
@@ -250,6 +275,24 @@ async fn next_number(txn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64,
     tenant.map(|t| t.last_incident_number).ok_or(Error::Internal)
 }
 
+/// The row of a new incident.
+fn new_row(incident: &Incident, auto_assess_jurisdictions: bool) -> incident::ActiveModel {
+    incident::ActiveModel {
+        tenant_id: Set(incident.tenant_id),
+        id: Set(incident.id),
+        number: Set(incident.number),
+        date_closed: Set(incident.date_closed),
+        status: Set(incident.status.as_str().to_owned()),
+        auto_assess_jurisdictions: Set(auto_assess_jurisdictions),
+        created_by: Set(incident.created_by),
+        creator: Set(incident.creator.clone()),
+        created_at: Set(incident.created_at),
+        updated_at: Set(incident.updated_at),
+        revision: Set(incident.revision),
+        ..editable_columns(incident)
+    }
+}
+
 /// The columns of the editable body.
 fn editable_columns(incident: &Incident) -> incident::ActiveModel {
     incident::ActiveModel {
@@ -289,64 +332,60 @@ async fn delete_children(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) 
     Ok(())
 }
 
-/// Stores the attribute values, assignees and jurisdictions of an incident.
-async fn insert_children(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
-    let (tenant_id, id) = (incident.tenant_id, incident.id);
-    if !incident.attribute_values.is_empty() {
-        let rows =
+/// Stores the attribute values, assignees and jurisdictions of incidents.
+pub(super) async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Incident]) -> Result<(), Error> {
+    let values: Vec<_> =
+        incidents
+            .iter()
+            .flat_map(|incident| {
+                incident.attribute_values.iter().zip(0..).map(|(value, position)| {
+                    incident_attribute_value::ActiveModel {
+                        incident_id: Set(incident.id),
+                        position: Set(position),
+                        tenant_id: Set(incident.tenant_id),
+                        attribute_id: Set(value.attribute_id),
+                        option_id: Set(value.option.as_ref().map(|o| o.id)),
+                        text_value: Set(value.text.clone()),
+                    }
+                })
+            })
+            .collect();
+    insert_rows(txn, values).await?;
+    let assignees: Vec<_> = incidents
+        .iter()
+        .flat_map(|incident| {
             incident
-                .attribute_values
+                .assignees
                 .iter()
                 .zip(0..)
-                .map(|(value, position)| incident_attribute_value::ActiveModel {
-                    incident_id: Set(id),
+                .map(|(assigned, position)| incident_assignee::ActiveModel {
+                    incident_id: Set(incident.id),
                     position: Set(position),
-                    tenant_id: Set(tenant_id),
-                    attribute_id: Set(value.attribute_id),
-                    option_id: Set(value.option.as_ref().map(|o| o.id)),
-                    text_value: Set(value.text.clone()),
-                });
-        incident_attribute_value::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await
-            .map_err(db_error)?;
-    }
-    if !incident.assignees.is_empty() {
-        let rows = incident
-            .assignees
-            .iter()
-            .zip(0..)
-            .map(|(assigned, position)| incident_assignee::ActiveModel {
-                incident_id: Set(id),
-                position: Set(position),
-                tenant_id: Set(tenant_id),
-                assignee_id: Set(assigned.assignee.id),
-                email: Set(assigned.email.clone()),
-            });
-        incident_assignee::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await
-            .map_err(db_error)?;
-    }
-    if !incident.jurisdictions.is_empty() {
-        let rows = incident
-            .jurisdictions
-            .iter()
-            .zip(0..)
-            .map(|(j, position)| incident_jurisdiction::ActiveModel {
-                incident_id: Set(id),
-                position: Set(position),
-                tenant_id: Set(tenant_id),
-                jurisdiction_id: Set(j.id),
-                country_code: Set(j.country_code.to_owned()),
-                state_province_code: Set(j.state_province_code.map(str::to_owned)),
-            });
-        incident_jurisdiction::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await
-            .map_err(db_error)?;
-    }
-    Ok(())
+                    tenant_id: Set(incident.tenant_id),
+                    assignee_id: Set(assigned.assignee.id),
+                    email: Set(assigned.email.clone()),
+                })
+        })
+        .collect();
+    insert_rows(txn, assignees).await?;
+    let jurisdictions: Vec<_> = incidents
+        .iter()
+        .flat_map(|incident| {
+            incident
+                .jurisdictions
+                .iter()
+                .zip(0..)
+                .map(|(j, position)| incident_jurisdiction::ActiveModel {
+                    incident_id: Set(incident.id),
+                    position: Set(position),
+                    tenant_id: Set(incident.tenant_id),
+                    jurisdiction_id: Set(j.id),
+                    country_code: Set(j.country_code.to_owned()),
+                    state_province_code: Set(j.state_province_code.map(str::to_owned)),
+                })
+        })
+        .collect();
+    insert_rows(txn, jurisdictions).await
 }
 
 /// Stores the inventory links of a new incident, one row per id.
@@ -374,11 +413,5 @@ async fn insert_links(txn: &impl ConnectionTrait, incident: &Incident) -> Result
             },
         )
         .collect();
-    if !rows.is_empty() {
-        incident_inventory_link::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await
-            .map_err(db_error)?;
-    }
-    Ok(())
+    insert_rows(txn, rows).await
 }

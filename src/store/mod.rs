@@ -17,9 +17,9 @@ use std::{
 };
 
 use sea_orm::{
-    AccessMode, ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    sea_query::OnConflict,
+    AccessMode, ActiveModelTrait, ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, sea_query::OnConflict,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
@@ -129,6 +129,20 @@ impl Store {
         self.db.ping().await.map_err(db_error)
     }
 
+    /// Refreshes the statistics SQLite's query planner chooses indexes by, where
+    /// they have gone stale (`PRAGMA optimize`): without them a selective filter
+    /// can end up scanning in sort order. PostgreSQL's autovacuum does this itself.
+    pub async fn optimize(&self) -> Result<(), Error> {
+        if self.is_sqlite() {
+            let _slot = self.writer_slot().await;
+            self.db
+                .execute_unprepared("PRAGMA optimize=0x10002")
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
     pub async fn close(self) {
         if let Err(e) = self.db.close().await {
             tracing::warn!(error = %e, "closing the database");
@@ -216,6 +230,26 @@ pub(crate) fn unknown_incident_type_id(tenant_id: Uuid) -> Uuid {
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// Rows per INSERT statement: within SQLite's and PostgreSQL's limits on bound
+/// values for every table here.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts rows of one table, a few hundred per statement.
+pub(crate) async fn insert_rows<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), Error>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        A::Entity::insert_many(batch)
+            .exec_without_returning(txn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 /// Translates a database error at the store boundary: an unreachable, restarting

@@ -2,15 +2,15 @@
 //! index is written in the transaction that writes the incident.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
     sea_query::{Expr, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{
     Store, db_error,
-    entity::{incident, organization},
+    entity::{incident, organization, tenant},
     load::load_incidents,
 };
 use crate::domain::{
@@ -18,6 +18,10 @@ use crate::domain::{
     incident::Incident,
     search::{Filters, Search, SearchPage, SortKey, SortValue, Start, TimeRange, search_document, with_descendants},
 };
+
+/// Below this many matches, SQLite sorts the matches instead of walking the sort
+/// index: sorting a few thousand rows beats testing a million.
+const SORT_MATCHES_BELOW: u64 = 5_000;
 
 /// Writes the full-text document of `incident`, replacing the one it had.
 pub(super) async fn index_document(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
@@ -71,11 +75,23 @@ impl Store {
             filters.org_group_ids = with_descendants(&filters.org_group_ids, &tree);
         }
         let matching = matching(backend, tenant_id, &filters, &search.words);
-        let total_elements = incident::Entity::find()
-            .filter(matching.clone())
-            .count(&txn)
-            .await
-            .map_err(db_error)?;
+        // Counting a million matches takes longer than finding a page of them, so
+        // the count is taken once per search: later pages carry it in their token,
+        // and "everything" is the tenant's incident count, which the numbering keeps
+        // (incidents are never deleted).
+        let total_elements = match &search.start {
+            Start::After { total, .. } => *total,
+            Start::Page(_) if search.matches_everything() => tenant::Entity::find_by_id(tenant_id)
+                .one(&txn)
+                .await
+                .map_err(db_error)?
+                .map_or(0, |t| t.last_incident_number.unsigned_abs()),
+            Start::Page(_) => incident::Entity::find()
+                .filter(matching.clone())
+                .count(&txn)
+                .await
+                .map_err(db_error)?,
+        };
 
         let column = match search.sort.key {
             SortKey::CreatedDate => incident::Column::CreatedAt,
@@ -88,11 +104,18 @@ impl Store {
         } else {
             Order::Asc
         };
-        let mut query = incident::Entity::find()
-            .filter(matching)
-            .order_by(column, order.clone())
-            .order_by(incident::Column::Id, order)
-            .limit(search.size + 1);
+        let query = incident::Entity::find().filter(matching);
+        // SQLite's planner likes to walk the sort column's index and test every row
+        // against the filters, which reads the whole register when few rows match.
+        // The count just taken tells: when few match, the sort key is wrapped in a
+        // no-op (`+col`), so the filters' indexes find the rows and they are sorted.
+        let query = if backend == DbBackend::Sqlite && total_elements < SORT_MATCHES_BELOW {
+            let name = column.as_str();
+            query.order_by(Expr::cust(format!("+\"incident\".\"{name}\"")), order.clone())
+        } else {
+            query.order_by(column, order.clone())
+        };
+        let mut query = query.order_by(incident::Column::Id, order).limit(search.size + 1);
         match &search.start {
             Start::Page(page) => query = query.offset(page * search.size),
             Start::After { value, id, .. } => {
@@ -104,7 +127,10 @@ impl Store {
         rows.truncate(search.size as usize);
         let incidents = load_incidents(&txn, tenant_id, rows).await?;
         txn.commit().await.map_err(db_error)?;
-        let next_page_token = incidents.last().filter(|_| more).map(|last| search.next_token(last));
+        let next_page_token = incidents
+            .last()
+            .filter(|_| more)
+            .map(|last| search.next_token(last, total_elements));
         Ok(SearchPage {
             incidents,
             total_elements,
@@ -217,11 +243,13 @@ fn full_text(backend: DbBackend, tenant_id: Uuid, words: &[String]) -> SimpleExp
         }
         _ => {
             let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            // The FTS5 lookup must run once, as the innermost query: joined, SQLite
+            // may run it once per row of the other side.
             Expr::cust_with_values(
-                "\"incident\".\"id\" IN (SELECT s.incident_id FROM incident_fts f \
-                 JOIN incident_search s ON s.search_id = f.rowid \
-                 WHERE incident_fts MATCH ? AND s.tenant_id = ?)",
-                [Value::from(query.join(" ")), Value::from(tenant_id)],
+                "\"incident\".\"id\" IN (SELECT s.incident_id FROM incident_search s \
+                 WHERE s.tenant_id = ? AND s.search_id IN \
+                 (SELECT rowid FROM incident_fts WHERE incident_fts MATCH ?))",
+                [Value::from(tenant_id), Value::from(query.join(" "))],
             )
         }
     }

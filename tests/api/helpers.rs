@@ -41,7 +41,7 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let url = database_url(&base, &name);
+                let url = incidentd::config::with_database(&base, &name);
                 Self {
                     url,
                     dir,
@@ -58,17 +58,6 @@ impl TestDb {
             }
         }
     }
-}
-
-/// `base` (postgres://user@host:port/db?options) with its database replaced by `name`.
-fn database_url(base: &str, name: &str) -> String {
-    let (path, query) = base.split_once('?').map_or((base, None), |(p, q)| (p, Some(q)));
-    let authority_end = path.find("://").map_or(0, |i| i + 3);
-    let host_end = path[authority_end..]
-        .find('/')
-        .map_or(path.len(), |i| authority_end + i);
-    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-    format!("{}/{name}{query}", &path[..host_end])
 }
 
 impl TestDb {

@@ -379,6 +379,42 @@ async fn pages_by_token_and_by_offset_never_overlap_or_skip() {
 }
 
 #[tokio::test]
+async fn token_pages_report_the_total_of_their_first_page() {
+    let (mut app, created) = many().await;
+    let first = search(
+        &mut app,
+        pb::SearchIncidentsRequest {
+            size: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.total_elements, 12);
+    let org = created[0].org_group_id.clone();
+    app.create(pb::IncidentCreate {
+        name: "Arrived during the scan".into(),
+        org_group_id: org,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let second = search(
+        &mut app,
+        pb::SearchIncidentsRequest {
+            size: 5,
+            page_token: first.next_page_token,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((second.total_elements, second.number), (12, 1));
+    let fresh = search(&mut app, pb::SearchIncidentsRequest::default()).await.unwrap();
+    assert_eq!(fresh.total_elements, 13);
+}
+
+#[tokio::test]
 async fn a_page_token_belongs_to_its_search() {
     let (mut app, _) = many().await;
     let first = search(
