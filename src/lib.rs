@@ -237,7 +237,10 @@ async fn maintain(store: Store, mut stopping: watch::Receiver<bool>) {
             Ok(forgotten) => tracing::info!(forgotten, "expired request ids deleted"),
             Err(error) => tracing::warn!(%error, "deleting expired request ids"),
         }
-        if let Err(error) = store.optimize().await {
+        // PostgreSQL's autovacuum keeps its statistics; SQLite has nothing like it.
+        if store.is_sqlite()
+            && let Err(error) = store.optimize().await
+        {
             tracing::warn!(%error, "refreshing planner statistics");
         }
         tokio::select! {

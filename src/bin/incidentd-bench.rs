@@ -324,7 +324,8 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
             eprintln!("loaded {loaded} incidents in {:.0?}", loading.elapsed());
         }
     }
-    // What the server's maintenance does every ten minutes, done now.
+    // Planner statistics, as the server's maintenance (SQLite) or autovacuum
+    // (PostgreSQL) would gather them soon after a load.
     app.service.store().optimize().await?;
     let load_seconds = loading.elapsed().as_secs_f64();
     eprintln!("loaded {loaded} incidents in {load_seconds:.1} s");

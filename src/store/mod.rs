@@ -129,17 +129,18 @@ impl Store {
         self.db.ping().await.map_err(db_error)
     }
 
-    /// Refreshes the statistics SQLite's query planner chooses indexes by, where
-    /// they have gone stale (`PRAGMA optimize`): without them a selective filter
-    /// can end up scanning in sort order. PostgreSQL's autovacuum does this itself.
+    /// Refreshes the statistics the query planner chooses indexes by: without
+    /// them a selective filter can end up scanning in sort order. SQLite:
+    /// `PRAGMA optimize`, which analyses only what has gone stale. PostgreSQL:
+    /// `ANALYZE`, which autovacuum runs by itself in time; call it after a bulk load.
     pub async fn optimize(&self) -> Result<(), Error> {
-        if self.is_sqlite() {
-            let _slot = self.writer_slot().await;
-            self.db
-                .execute_unprepared("PRAGMA optimize=0x10002")
-                .await
-                .map_err(db_error)?;
-        }
+        let statement = if self.is_sqlite() {
+            "PRAGMA optimize=0x10002"
+        } else {
+            "ANALYZE"
+        };
+        let _slot = self.writer_slot().await;
+        self.db.execute_unprepared(statement).await.map_err(db_error)?;
         Ok(())
     }
 
