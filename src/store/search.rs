@@ -235,9 +235,12 @@ fn full_text(backend: DbBackend, tenant_id: Uuid, words: &[String]) -> SimpleExp
     match backend {
         DbBackend::Postgres => {
             let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            // `= ANY(ARRAY(...))` runs the GIN lookup once and finds its few
+            // incidents by key; as `IN`, the planner hash-joined it against a scan of
+            // every incident (723 ms at a million).
             Expr::cust_with_values(
-                "\"incident\".\"id\" IN (SELECT incident_id FROM incident_search \
-                 WHERE tenant_id = $1 AND document @@ to_tsquery('simple', $2))",
+                "\"incident\".\"id\" = ANY(ARRAY(SELECT incident_id FROM incident_search \
+                 WHERE tenant_id = $1 AND document @@ to_tsquery('simple', $2)))",
                 [Value::from(tenant_id), Value::from(query.join(" & "))],
             )
         }
