@@ -472,6 +472,18 @@ async fn a_retried_update_is_applied_once_and_answered_as_first() {
 }
 
 #[tokio::test]
+async fn a_malformed_request_id_on_update_is_named_and_writes_nothing() {
+    let (mut app, seed, created) = app_with_incident().await;
+    let request = pb::UpdateIncidentRequest {
+        request_id: "not-a-uuid".into(),
+        ..update(&created.id, named(&seed, "Never stored"))
+    };
+    let status = app.send_update(request).await.unwrap_err();
+    assert_eq!(violations(&status), ["requestId"]);
+    assert_eq!(app.get(&created.id).await.unwrap(), created);
+}
+
+#[tokio::test]
 async fn a_refused_request_keeps_no_request_id() {
     let (mut app, seed, created) = app_with_incident().await;
     let request_id = Uuid::new_v4().to_string();

@@ -543,6 +543,27 @@ async fn bad_searches_name_their_field() {
             },
             &["fullText"],
         ),
+        (
+            pb::SearchIncidentsRequest {
+                full_text: (0..17).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" "),
+                ..Default::default()
+            },
+            &["fullText"],
+        ),
+        (
+            filtered(pb::SearchFilters {
+                numbers: vec![1, 0, -3],
+                ..Default::default()
+            }),
+            &["filters.numbers[1]", "filters.numbers[2]"],
+        ),
+        (
+            filtered(pb::SearchFilters {
+                created_by: vec![Uuid::now_v7().to_string(); 1001],
+                ..Default::default()
+            }),
+            &["filters.createdBy"],
+        ),
     ];
     for (request, fields) in cases {
         let status = search(&mut app, request.clone()).await.unwrap_err();
