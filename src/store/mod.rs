@@ -235,7 +235,7 @@ pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
 
 /// Rows per INSERT statement: within SQLite's and PostgreSQL's limits on bound
 /// values for every table here.
-const ROWS_PER_INSERT: usize = 500;
+pub(crate) const ROWS_PER_INSERT: usize = 500;
 
 /// Inserts rows of one table, a few hundred per statement.
 pub(crate) async fn insert_rows<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), Error>

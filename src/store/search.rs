@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    Store, db_error,
+    ROWS_PER_INSERT, Store, db_error,
     entity::{incident, organization, tenant},
     load::load_incidents,
 };
@@ -23,37 +23,77 @@ use crate::domain::{
 /// index: sorting a few thousand rows beats testing a million.
 const SORT_MATCHES_BELOW: u64 = 5_000;
 
-/// Writes the full-text document of `incident`, replacing the one it had.
-pub(super) async fn index_document(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
+/// Writes the full-text documents of `incidents`, replacing the ones they had, a
+/// few hundred per statement.
+pub(super) async fn index_documents(txn: &impl ConnectionTrait, incidents: &[Incident]) -> Result<(), Error> {
     let backend = txn.get_database_backend();
-    let (tenant_id, id) = (Value::from(incident.tenant_id), Value::from(incident.id));
-    let document = Value::from(search_document(incident));
-    let statements = match backend {
-        DbBackend::Postgres => vec![Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO incident_search (tenant_id, incident_id, document) \
-             VALUES ($1, $2, to_tsvector('simple', $3)) \
-             ON CONFLICT (tenant_id, incident_id) DO UPDATE SET document = excluded.document",
-            [tenant_id, id, document],
-        )],
-        _ => vec![
-            Statement::from_sql_and_values(
+    for batch in incidents.chunks(ROWS_PER_INSERT) {
+        let keys = || batch.iter().flat_map(|i| [Value::from(i.tenant_id), Value::from(i.id)]);
+        let documents = || {
+            batch.iter().flat_map(|i| {
+                [
+                    Value::from(i.tenant_id),
+                    Value::from(i.id),
+                    Value::from(search_document(i)),
+                ]
+            })
+        };
+        let statements = match backend {
+            DbBackend::Postgres => vec![Statement::from_sql_and_values(
                 backend,
-                "INSERT INTO incident_search (tenant_id, incident_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [tenant_id.clone(), id.clone()],
-            ),
-            Statement::from_sql_and_values(
-                backend,
-                "INSERT OR REPLACE INTO incident_fts (rowid, document) \
-                 SELECT search_id, ? FROM incident_search WHERE tenant_id = ? AND incident_id = ?",
-                [document, tenant_id, id],
-            ),
-        ],
-    };
-    for statement in statements {
-        txn.execute_raw(statement).await.map_err(db_error)?;
+                format!(
+                    "INSERT INTO incident_search (tenant_id, incident_id, document) VALUES {} \
+                     ON CONFLICT (tenant_id, incident_id) DO UPDATE SET document = excluded.document",
+                    value_rows(backend, batch.len(), |[tenant, id, document]| {
+                        format!("({tenant}, {id}, to_tsvector('simple', {document}))")
+                    })
+                ),
+                documents(),
+            )],
+            _ => vec![
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO incident_search (tenant_id, incident_id) VALUES {} ON CONFLICT DO NOTHING",
+                        value_rows(backend, batch.len(), |[tenant, id]| format!("({tenant}, {id})"))
+                    ),
+                    keys(),
+                ),
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT OR REPLACE INTO incident_fts (rowid, document) \
+                         SELECT s.search_id, v.column3 FROM (VALUES {}) AS v \
+                         JOIN incident_search s ON s.tenant_id = v.column1 AND s.incident_id = v.column2",
+                        value_rows(backend, batch.len(), |[tenant, id, document]| {
+                            format!("({tenant}, {id}, {document})")
+                        })
+                    ),
+                    documents(),
+                ),
+            ],
+        };
+        for statement in statements {
+            txn.execute_raw(statement).await.map_err(db_error)?;
+        }
     }
     Ok(())
+}
+
+/// `rows` rows of a VALUES list, each written by `row` from its `N` placeholders.
+fn value_rows<const N: usize>(backend: DbBackend, rows: usize, row: impl Fn([String; N]) -> String) -> String {
+    let mut next = 0;
+    let mut placeholder = || {
+        next += 1;
+        match backend {
+            DbBackend::Postgres => format!("${next}"),
+            _ => "?".to_owned(),
+        }
+    };
+    (0..rows)
+        .map(|_| row(std::array::from_fn(|_| placeholder())))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Store {
