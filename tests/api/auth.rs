@@ -95,6 +95,13 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
         ),
     ));
     out.push((
+        "SearchIncidents",
+        code(
+            i.search_incidents(req(app, token, pb::SearchIncidentsRequest::default()))
+                .await,
+        ),
+    ));
+    out.push((
         "CreateOrganization",
         code(
             r.create_organization(req(
@@ -248,39 +255,39 @@ async fn a_non_bearer_authorization_is_refused_with_its_reason() {
 async fn each_rpc_needs_its_scope() {
     let (mut app, id) = app_with_incident().await;
     use Code::{Ok as Allowed, PermissionDenied as Denied};
-    // (scope, [Create, Get, Update, ListRevisions, CreateOrg, ListOrg, CreateType, ListType, CreateAttr, ListAttr,
-    //          CreateAssignee, ListAssignee, ListJurisdictions])
-    let matrix: [(&str, [Code; 13]); 6] = [
+    // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
+    //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions])
+    let matrix: [(&str, [Code; 14]); 6] = [
         (
             "INCIDENT",
             [
-                Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed,
-                Allowed,
+                Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
+                Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_READ",
             [
-                Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed,
-                Allowed,
+                Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
+                Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
-                Allowed, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed,
-                Allowed,
+                Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
+                Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
-                Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed,
+                Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
+                Allowed, Allowed,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 13]),
-        ("", [Denied; 13]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 14]),
+        ("", [Denied; 14]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
