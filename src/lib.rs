@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod pb;
+pub mod rest;
 pub mod service;
 pub mod store;
 
@@ -284,10 +285,14 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
 
-    tracing::info!(address = %listener.local_addr()?, "serving gRPC");
+    tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
     let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
     let mut stopping = stop_rx.clone();
+    let rest = rest::router(app.service.clone(), app.verifier.clone());
     let server = tonic::transport::Server::builder()
+        // HTTP/1.1 for the REST gateway, which shares the port (routed by path).
+        .accept_http1(true)
+        .add_routes(rest.into())
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

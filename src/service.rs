@@ -37,8 +37,8 @@ pub struct UpdateRequest {
     pub body: Option<IncidentFields>,
     /// The etag of the revision the caller read.
     pub etag: String,
-    /// Paths of the fields to replace; none: the whole body.
-    pub update_mask: Vec<String>,
+    /// Paths of the fields to replace; `None`: the whole body; no paths: no field.
+    pub update_mask: Option<Vec<String>>,
     pub request_id: String,
 }
 
@@ -97,7 +97,11 @@ impl Service {
         } = request;
         let mut violations = Violations::new();
         let id = violations.check("incidentId", parse_uuid(&incident_id));
-        let mask = UpdateMask::parse(&mut violations, "updateMask", update_mask);
+        let mask = match update_mask {
+            None => UpdateMask::All,
+            Some(paths) if paths.is_empty() => UpdateMask::nothing(),
+            Some(paths) => UpdateMask::parse(&mut violations, "updateMask", paths),
+        };
         let etag = Some(etag).filter(|e| !e.is_empty());
         let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
         if body.is_none() {

@@ -1,16 +1,22 @@
 //! The closed vocabularies of the register. Each is stored and shown under its
 //! original API name (`MANUAL`, `YES`, `USER`, `SINGLE_SELECT`, ...).
 
-use strum::{EnumString, IntoStaticStr};
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr, serde::Serialize, serde::Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr, VariantNames, serde::Serialize,
+            serde::Deserialize,
+        )]
         #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($variant),+ }
 
         impl $name {
+            /// The original API's names of every value.
+            pub const NAMES: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
+
             /// The original API's name of this value.
             pub fn as_str(self) -> &'static str {
                 self.into()

@@ -136,7 +136,8 @@ pub struct AssigneeInput {
     pub kind: AssigneeKind,
 }
 
-const REQUEST_SOURCE_TYPES: [SourceType; 4] = [
+/// The source types a request may give (`NONE` is only ever shown).
+pub const REQUEST_SOURCE_TYPES: [SourceType; 4] = [
     SourceType::Manual,
     SourceType::Assessment,
     SourceType::Webform,

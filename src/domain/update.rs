@@ -82,6 +82,14 @@ pub enum UpdateMask {
 }
 
 impl UpdateMask {
+    /// A mask of no field: the update changes nothing (an empty merge patch).
+    pub fn nothing() -> Self {
+        UpdateMask::Only {
+            fields: BTreeSet::new(),
+            attributes: BTreeSet::new(),
+        }
+    }
+
     /// Parses the mask's paths, recording each bad one under `field`
     /// (`updateMask.paths[2]`). A path is a body field's JSON or proto name, `*`
     /// alone, or `attributeValues.<name>` for one custom attribute, the name in

@@ -70,7 +70,8 @@ impl pb::incident_service_server::IncidentService for Api {
             incident_id,
             body: incident.map(Into::into),
             etag,
-            update_mask: update_mask.map(|mask| mask.paths).unwrap_or_default(),
+            // An empty mask, like none, replaces the whole body.
+            update_mask: update_mask.map(|mask| mask.paths).filter(|paths| !paths.is_empty()),
             request_id,
         };
         answer(self.service.update_incident(&principal, update).await)

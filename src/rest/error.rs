@@ -1,0 +1,162 @@
+//! Domain errors as HTTP answers: the status the original API gives, headers
+//! where HTTP asks for them (`WWW-Authenticate`, `Retry-After`), and a JSON body
+//! naming every field at fault. Causes of 500s stay in the log.
+
+use axum::{
+    Json,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use super::dto::{ErrorBody, Violation};
+use crate::domain::{Error, FieldViolation, Resource, request::REUSED};
+
+/// The realm named in `WWW-Authenticate`.
+const REALM: &str = "incidentd";
+/// Seconds a caller should wait before retrying when the database is unavailable.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// An error answer, ready to send.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, reason: &str, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                reason: reason.to_owned(),
+                violations: Vec::new(),
+            },
+            headers: Vec::new(),
+        }
+    }
+
+    /// A 400 for one field: a parameter, a header or a place in the body.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::from_domain(Error::invalid(field, description), |field| field.to_owned())
+    }
+
+    /// The answer to a domain error, with each violation's path passed through
+    /// `path` (from the gRPC request's paths to the REST request's).
+    pub fn from_domain(error: Error, path: impl Fn(&str) -> String) -> Self {
+        let message = error.to_string();
+        match error {
+            Error::InvalidArgument(violations) => {
+                let listed: Vec<Violation> = violations
+                    .into_iter()
+                    .map(|FieldViolation { field, description }| Violation {
+                        field: path(&field),
+                        description,
+                    })
+                    .collect();
+                let mut answer = Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message);
+                answer.body.violations = listed;
+                answer
+            }
+            Error::RequestIdReused => {
+                let mut answer = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "REQUEST_ID_REUSED", message);
+                answer.body.violations = vec![Violation {
+                    field: path("requestId"),
+                    description: REUSED.to_owned(),
+                }];
+                answer
+            }
+            Error::NotFound { resource, .. } => {
+                let reason = match resource {
+                    Resource::Incident => "INCIDENT_NOT_FOUND",
+                };
+                Self::new(StatusCode::NOT_FOUND, reason, message)
+            }
+            Error::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, "ALREADY_EXISTS", message),
+            Error::StaleEtag { .. } => Self::new(StatusCode::PRECONDITION_FAILED, "STALE_ETAG", message),
+            Error::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN", message)
+                .with_header(header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\"")),
+            Error::MissingScope { allowed } => Self::new(StatusCode::FORBIDDEN, "MISSING_SCOPE", message).with_header(
+                header::WWW_AUTHENTICATE,
+                format!(
+                    "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{}\"",
+                    allowed.join(" ")
+                ),
+            ),
+            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE", message)
+                .with_header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
+            Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message),
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    #[cfg(test)]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    #[cfg(test)]
+    pub fn into_body(self) -> ErrorBody {
+        self.body
+    }
+}
+
+/// Domain errors whose paths are the same in both transports.
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        Self::from_domain(error, str::to_owned)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// Paths of the incident body: the gRPC request nests it under `incident`, the
+/// REST request is the body itself; the request id comes from a header.
+pub fn body_path(field: &str) -> String {
+    match field {
+        "incident" => "body".to_owned(),
+        "requestId" => super::IDEMPOTENCY_KEY.to_owned(),
+        _ => field.strip_prefix("incident.").unwrap_or(field).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_paths_lose_the_grpc_envelope() {
+        assert_eq!(body_path("incident.jurisdictions[0].countryCode"), "jurisdictions[0].countryCode");
+        assert_eq!(body_path("incidentId"), "incidentId");
+        assert_eq!(body_path("incident"), "body");
+    }
+
+    #[test]
+    fn errors_get_their_status() {
+        let cases = [
+            (Error::invalid("name", "is required"), StatusCode::BAD_REQUEST),
+            (Error::StaleEtag { current_revision: 2 }, StatusCode::PRECONDITION_FAILED),
+            (Error::MissingScope { allowed: vec!["INCIDENT"] }, StatusCode::FORBIDDEN),
+            (Error::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (Error::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (error, status) in cases {
+            assert_eq!(ApiError::from(error).status(), status);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! What handlers take from a request, each refusal an `ApiError`: the caller (the
+//! bearer token), a JSON body, a query string. A body that is not JSON, is too
+//! large, or does not fit the expected shape is refused with the place at fault.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use super::{Rest, error::ApiError};
+use crate::auth::Principal;
+
+/// The verified caller.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Rest> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, rest: &Rest) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        rest.verifier.verify_header(header).map(Caller).map_err(|error| {
+            let answer = ApiError::from(error);
+            // RFC 6750: name the error only when a token was presented.
+            if header.is_some() {
+                answer.with_header(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"incidentd\", error=\"invalid_token\"".to_owned(),
+                )
+            } else {
+                answer
+            }
+        })
+    }
+}
+
+/// A JSON body of type `T`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "BODY_TOO_LARGE"
+            } else {
+                "UNREADABLE_BODY"
+            };
+            ApiError::new(status, reason, rejection.body_text())
+        })?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .rsplit_once('+')
+            .is_some_and(|(kind, suffix)| kind.starts_with("application/") && suffix.eq_ignore_ascii_case("json"))
+}
+
+/// Parses JSON, naming the place of the first problem: its line and column, and
+/// its JSON path when the JSON is well formed but of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::invalid(field, inner.to_string())
+        } else {
+            malformed(&inner)
+        }
+    })?;
+    deserializer.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::invalid("body", format!("is not well-formed JSON: {error}"))
+}
+
+/// A query string of type `T`; a parameter of the wrong type is named.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| {
+                let field = error.path().to_string();
+                let field = if field == "." { "query".to_owned() } else { field };
+                ApiError::invalid(field, error.into_inner().to_string())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Shape {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        count: u32,
+    }
+
+    fn refusal(json: &str) -> super::super::dto::ErrorBody {
+        let error = parse_json::<Shape>(json.as_bytes()).unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        error.into_body()
+    }
+
+    #[test]
+    fn wrong_types_are_named_by_path() {
+        let body = refusal(r#"{"items": [{"count": 1}, {"count": "two"}]}"#);
+        assert_eq!(body.violations[0].field, "items[1].count");
+        assert!(body.violations[0].description.contains("line 1"), "{body:?}");
+    }
+
+    #[test]
+    fn malformed_json_gives_its_position() {
+        let body = refusal("{\"items\": [\n  {\"count\": 1,}]}");
+        assert_eq!(body.violations[0].field, "body");
+        assert!(body.violations[0].description.contains("line 2 column"), "{body:?}");
+        assert_eq!(refusal(r#"{"items": []} trailing"#).violations[0].field, "body");
+    }
+
+    #[test]
+    fn json_media_types() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+    }
+}
