@@ -37,7 +37,7 @@ use crate::{
 
 /// How long in-flight calls may finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Largest request message accepted (tonic's default, stated here on purpose).
+/// Largest request message or REST body accepted (tonic's default, stated here on purpose).
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The development signing key's file inside the data directory.
 const DEV_KEY_FILE: &str = "dev-hs256.key";
@@ -288,7 +288,7 @@ pub async fn serve(
     tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
     let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
     let mut stopping = stop_rx.clone();
-    let rest = rest::router(app.service.clone(), app.verifier.clone());
+    let rest = rest::router(app.service.clone(), app.verifier.clone(), MAX_MESSAGE_BYTES);
     let server = tonic::transport::Server::builder()
         // HTTP/1.1 for the REST gateway, which shares the port (routed by path).
         .accept_http1(true)

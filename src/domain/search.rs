@@ -60,7 +60,8 @@ pub struct SearchFields {
     pub filters: FilterFields,
     pub full_text: String,
     pub page: i32,
-    pub size: i32,
+    /// Absent: the default size.
+    pub size: Option<i32>,
     pub sort: String,
     pub page_token: String,
 }
@@ -172,11 +173,17 @@ impl Search {
         let filters = parse_filters(&mut v, fields.filters);
         let words = parse_words(&mut v, &fields.full_text);
         let sort = v.check("sort", parse_sort(&fields.sort));
-        let size = match u64::try_from(fields.size) {
-            Ok(0) => Some(SIZE_DEFAULT),
-            Ok(size) if size <= SIZE_MAX => Some(size),
-            _ => {
-                v.add("size", format!("must be between 1 and {SIZE_MAX}, got {}", fields.size));
+        let size = match fields.size.map(u64::try_from) {
+            None => Some(SIZE_DEFAULT),
+            Some(Ok(size)) if (1..=SIZE_MAX).contains(&size) => Some(size),
+            Some(_) => {
+                v.add(
+                    "size",
+                    format!(
+                        "must be between 1 and {SIZE_MAX}, got {}",
+                        fields.size.unwrap_or_default()
+                    ),
+                );
                 None
             }
         };
@@ -487,7 +494,7 @@ mod tests {
                 incident_status: vec!["OPEN".into(), "LOST".into()],
                 ..Default::default()
             },
-            size: 5000,
+            size: Some(5000),
             sort: "severity,asc".into(),
             ..Default::default()
         };
@@ -507,7 +514,7 @@ mod tests {
     fn offset_paging_stops_where_tokens_take_over() {
         let deep = SearchFields {
             page: 500,
-            size: 20,
+            size: Some(20),
             ..Default::default()
         };
         assert_eq!(parse(deep).unwrap_err(), ["page"]);

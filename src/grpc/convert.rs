@@ -419,7 +419,8 @@ pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
         },
         full_text,
         page,
-        size,
+        // proto3 cannot tell 0 from unset: 0 means the default.
+        size: Some(size).filter(|size| *size != 0),
         sort,
         page_token,
     }

@@ -124,12 +124,21 @@ pub struct JurisdictionRequest {
     pub state_province_code: Option<String>,
 }
 
-/// The body of Create Incident: the update body and the create-only fields.
+/// The body of Create Incident: the update body and the create-only fields. (The
+/// gateway reads the two parts separately; this type describes the whole.)
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentCreateRequest {
     #[serde(flatten)]
     pub body: IncidentUpdateRequest,
+    #[serde(flatten)]
+    pub create_only: CreateOnlyRequest,
+}
+
+/// The fields only Create Incident takes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOnlyRequest {
     /// Links to inventory records by inventory type (`assets`,
     /// `processing-activities`, `vendors`, `entities`).
     pub linked_inventories: Option<BTreeMap<String, InventoryLinkRequest>>,
@@ -218,10 +227,9 @@ impl From<IncidentUpdateRequest> for IncidentFields {
     }
 }
 
-impl From<IncidentCreateRequest> for (IncidentFields, CreateOnlyFields) {
-    fn from(request: IncidentCreateRequest) -> Self {
-        let IncidentCreateRequest {
-            body,
+impl From<CreateOnlyRequest> for CreateOnlyFields {
+    fn from(request: CreateOnlyRequest) -> Self {
+        let CreateOnlyRequest {
             linked_inventories,
             auto_assess_jurisdictions,
         } = request;
@@ -242,13 +250,10 @@ impl From<IncidentCreateRequest> for (IncidentFields, CreateOnlyFields) {
                 (kind, link)
             })
             .collect();
-        (
-            body.into(),
-            CreateOnlyFields {
-                auto_assess_jurisdictions: auto_assess_jurisdictions.unwrap_or_default(),
-                linked_inventories,
-            },
-        )
+        CreateOnlyFields {
+            auto_assess_jurisdictions: auto_assess_jurisdictions.unwrap_or_default(),
+            linked_inventories,
+        }
     }
 }
 
@@ -443,7 +448,11 @@ impl From<Incident> for IncidentInformation {
                 })
                 .collect(),
             attachments: Vec::new(),
-            jurisdictions: incident.jurisdictions.into_iter().map(jurisdiction_information).collect(),
+            jurisdictions: incident
+                .jurisdictions
+                .into_iter()
+                .map(jurisdiction_information)
+                .collect(),
             closed_setting_on: false,
             linked_inventories: incident
                 .linked_inventories
@@ -566,7 +575,7 @@ impl SearchRequest {
             },
             full_text: self.full_text.unwrap_or_default(),
             page: params.page.unwrap_or_default(),
-            size: params.size.unwrap_or_default(),
+            size: params.size,
             sort: params.sort.unwrap_or_default(),
             page_token: params.page_token.unwrap_or_default(),
         }

@@ -141,7 +141,10 @@ mod tests {
 
     #[test]
     fn body_paths_lose_the_grpc_envelope() {
-        assert_eq!(body_path("incident.jurisdictions[0].countryCode"), "jurisdictions[0].countryCode");
+        assert_eq!(
+            body_path("incident.jurisdictions[0].countryCode"),
+            "jurisdictions[0].countryCode"
+        );
         assert_eq!(body_path("incidentId"), "incidentId");
         assert_eq!(body_path("incident"), "body");
     }
@@ -150,8 +153,16 @@ mod tests {
     fn errors_get_their_status() {
         let cases = [
             (Error::invalid("name", "is required"), StatusCode::BAD_REQUEST),
-            (Error::StaleEtag { current_revision: 2 }, StatusCode::PRECONDITION_FAILED),
-            (Error::MissingScope { allowed: vec!["INCIDENT"] }, StatusCode::FORBIDDEN),
+            (
+                Error::StaleEtag { current_revision: 2 },
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            (
+                Error::MissingScope {
+                    allowed: vec!["INCIDENT"],
+                },
+                StatusCode::FORBIDDEN,
+            ),
             (Error::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             (Error::Internal, StatusCode::INTERNAL_SERVER_ERROR),
         ];

@@ -42,24 +42,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(request.headers()) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "the body must be JSON, sent with Content-Type: application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "BODY_TOO_LARGE"
-            } else {
-                "UNREADABLE_BODY"
-            };
-            ApiError::new(status, reason, rejection.body_text())
-        })?;
+        let bytes = json_bytes(request, state).await?;
         parse_json(&bytes).map(Body)
     }
+}
+
+/// One JSON body read as two types, each ignoring the other's fields: a create
+/// is the update body and the create-only fields. (With `#[serde(flatten)]`,
+/// serde would lose the paths of wrongly typed fields.)
+pub struct Bodies<A, B>(pub A, pub B);
+
+impl<S: Send + Sync, A: DeserializeOwned, B: DeserializeOwned> FromRequest<S> for Bodies<A, B> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        Ok(Bodies(parse_json(&bytes)?, parse_json(&bytes)?))
+    }
+}
+
+/// The bytes of a JSON body: refused unless its media type is JSON, or when it
+/// is larger than the limit.
+async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    if !is_json(request.headers()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be JSON, sent with Content-Type: application/json",
+        ));
+    }
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        let status = rejection.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "BODY_TOO_LARGE"
+        } else {
+            "UNREADABLE_BODY"
+        };
+        ApiError::new(status, reason, rejection.body_text())
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

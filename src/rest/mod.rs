@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Path, State},
+    extract::{DefaultBodyLimit, FromRequestParts, Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::get,
@@ -27,7 +27,7 @@ pub use self::dto::ErrorBody;
 use self::{
     dto::*,
     error::{ApiError, body_path},
-    extract::{Body, Caller, Query, parse_json},
+    extract::{Bodies, Body, Caller, Query, parse_json},
 };
 use crate::{
     auth::Verifier,
@@ -67,7 +67,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -105,8 +110,9 @@ enum BodyRefusals {
     NotJson(ErrorBody),
 }
 
-/// The router of the gateway and of its OpenAPI document.
-pub fn router(service: Service, verifier: Arc<Verifier>) -> Router {
+/// The router of the gateway and of its OpenAPI document; bodies larger than
+/// `max_body` bytes are refused with 413.
+pub fn router(service: Service, verifier: Arc<Verifier>, max_body: usize) -> Router {
     let rest = Rest { service, verifier };
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_incident))
@@ -124,8 +130,12 @@ pub fn router(service: Service, verifier: Arc<Verifier>) -> Router {
         .split_for_parts();
     let document = Arc::new(api);
     router
-        .route(OPENAPI_PATH, get(move || async move { Json(document.as_ref().clone()) }))
+        .route(
+            OPENAPI_PATH,
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
 }
 
 /// Unknown paths: a gRPC status for gRPC calls (as tonic answers them), a JSON
@@ -218,12 +228,12 @@ async fn create_incident(
     State(rest): State<Rest>,
     Caller(caller): Caller,
     headers: HeaderMap,
-    Body(body): Body<IncidentCreateRequest>,
+    Bodies(body, create_only): Bodies<IncidentUpdateRequest, CreateOnlyRequest>,
 ) -> Result<Response, ApiError> {
     let request_id = idempotency_key(&headers)?;
     let incident = rest
         .service
-        .create_incident(&caller, Some(body.into()), &request_id)
+        .create_incident(&caller, Some((body.into(), create_only.into())), &request_id)
         .await
         .map_err(|e| ApiError::from_domain(e, body_path))?;
     let location = format!("{PREFIX}/incidents/{}", incident.id);
@@ -337,18 +347,14 @@ async fn patch_incident(
         update_mask: Some(paths.clone()),
         request_id: idempotency_key(&headers)?,
     };
-    let incident = rest
-        .service
-        .update_incident(&caller, update)
-        .await
-        .map_err(|e| {
-            ApiError::from_domain(e, |field| {
-                // A bad mask path is a key of the patch.
-                mask_index(field)
-                    .and_then(|i| paths.get(i))
-                    .map_or_else(|| body_path(field), |path| path.replace('`', ""))
-            })
-        })?;
+    let incident = rest.service.update_incident(&caller, update).await.map_err(|e| {
+        ApiError::from_domain(e, |field| {
+            // A bad mask path is a key of the patch.
+            mask_index(field)
+                .and_then(|i| paths.get(i))
+                .map_or_else(|| body_path(field), |path| path.replace('`', ""))
+        })
+    })?;
     Ok(Shown(StatusCode::OK, incident.into()))
 }
 
@@ -380,11 +386,7 @@ fn merge_patch(patch: Map<String, Value>) -> (Vec<String>, Map<String, Value>) {
 
 /// `3` of `updateMask.paths[3]`.
 fn mask_index(field: &str) -> Option<usize> {
-    field
-        .strip_prefix("updateMask.paths[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
+    field.strip_prefix("updateMask.paths[")?.strip_suffix(']')?.parse().ok()
 }
 
 /// Search the caller's incidents.
@@ -402,10 +404,7 @@ async fn search_incidents(
     Query(params): Query<SearchParams>,
     Body(body): Body<SearchRequest>,
 ) -> Result<Json<IncidentPage>, ApiError> {
-    let page = rest
-        .service
-        .search_incidents(&caller, body.into_fields(params))
-        .await?;
+    let page = rest.service.search_incidents(&caller, body.into_fields(params)).await?;
     Ok(Json(page.into()))
 }
 
@@ -570,10 +569,7 @@ async fn create_attribute(
     tag = "reference data",
     responses((status = 200, body = Vec<AssigneeDto>), Refusals)
 )]
-async fn list_assignees(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-) -> Result<Json<Vec<AssigneeDto>>, ApiError> {
+async fn list_assignees(State(rest): State<Rest>, Caller(caller): Caller) -> Result<Json<Vec<AssigneeDto>>, ApiError> {
     let list = rest.service.list_assignees(&caller).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
@@ -660,10 +656,18 @@ mod tests {
         paths.sort();
         assert_eq!(
             paths,
-            ["attributeValues.`Data Category`", "attributeValues.`Severity`", "description", "name"]
+            [
+                "attributeValues.`Data Category`",
+                "attributeValues.`Severity`",
+                "description",
+                "name"
+            ]
         );
         assert_eq!(body["description"], Value::Null);
-        assert_eq!(body["attributeValues"], serde_json::json!({"Severity": [{"value": "High"}]}));
+        assert_eq!(
+            body["attributeValues"],
+            serde_json::json!({"Severity": [{"value": "High"}]})
+        );
     }
 
     #[test]

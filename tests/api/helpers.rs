@@ -129,6 +129,8 @@ pub struct TestApp {
     pub reference: ReferenceDataServiceClient<Channel>,
     /// The connection to the server, for other clients (health, reflection).
     pub channel: Channel,
+    /// `http://<address>`: where the REST gateway answers too.
+    pub base_url: String,
     pub db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -179,6 +181,7 @@ pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
         incidents: IncidentServiceClient::new(channel.clone()),
         reference: ReferenceDataServiceClient::new(channel.clone()),
         channel,
+        base_url: format!("http://{address}"),
         db,
         stop: Some(stop),
         server: Some(server),

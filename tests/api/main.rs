@@ -6,6 +6,7 @@ mod helpers;
 mod incidents;
 mod outage;
 mod reference_data;
+mod rest;
 mod revisions;
 mod schema;
 mod search;

@@ -93,6 +93,24 @@ async fn an_unreachable_database_is_unavailable_until_it_returns() {
         app.update(&created.id, body).await.unwrap_err().code(),
         Code::Unavailable
     );
+    // The REST gateway answers 503 with Retry-After, and is not ready.
+    let http = reqwest::Client::new();
+    let rest = http
+        .get(format!("{}/api/incident/v1/incidents/{}", app.base_url, created.id))
+        .bearer_auth(app.token("INCIDENT"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(rest.headers().contains_key("retry-after"));
+    let text = rest.text().await.unwrap();
+    assert!(
+        text.contains("DATABASE_UNAVAILABLE") && !text.to_lowercase().contains("sqlx"),
+        "{text}"
+    );
+    let ready = http.get(format!("{}/readyz", app.base_url)).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+
     let mut waited = Duration::ZERO;
     while health(&app).await != ServingStatus::NotServing {
         assert!(waited < Duration::from_secs(30), "health never reported NOT_SERVING");
@@ -106,6 +124,8 @@ async fn an_unreachable_database_is_unavailable_until_it_returns() {
         created,
         "the service recovers without a restart"
     );
+    let ready = http.get(format!("{}/readyz", app.base_url)).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
     let mut waited = Duration::ZERO;
     while health(&app).await != ServingStatus::Serving {
         assert!(waited < Duration::from_secs(30), "health never reported SERVING again");
