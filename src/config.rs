@@ -42,7 +42,7 @@ pub struct AuthArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct Serve {
-    /// Address of the gRPC server.
+    /// Address of the gRPC server and the REST gateway.
     #[arg(long, env = "INCIDENTD_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     #[command(flatten)]

@@ -109,6 +109,13 @@ pub fn list(country_code: Option<&str>) -> Vec<Jurisdiction> {
         .collect()
 }
 
+/// The alpha-3 codes of every country of the catalogue, in order.
+pub fn country_codes() -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = CATALOGUE.entries.iter().map(|j| j.country_code).collect();
+    codes.dedup();
+    codes
+}
+
 /// A jurisdiction by id.
 pub fn by_id(id: Uuid) -> Option<&'static Jurisdiction> {
     CATALOGUE.by_id.get(&id).map(|&i| &CATALOGUE.entries[i])

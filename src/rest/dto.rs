@@ -19,11 +19,11 @@ use crate::domain::{
     incident::{ChosenValue, Incident},
     input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
     inventory::{CreateOnlyFields, InventoryLinkRef},
-    jurisdiction::{Jurisdiction, JurisdictionRef},
+    jurisdiction::{self, Jurisdiction, JurisdictionRef},
     reference::{Assignee, Attribute, IncidentType, Organization},
     revision::{FieldChange, Revision, RevisionList},
     search::{FilterFields, RangeFields, SearchFields, SearchPage},
-    text::name_key,
+    text::{NAME_MAX, name_key},
 };
 
 /// A string schema listing the names a vocabulary accepts.
@@ -33,8 +33,58 @@ fn names_schema(names: &[&'static str]) -> ObjectBuilder {
         .enum_values(Some(names.iter().copied()))
 }
 
-fn request_source_type() -> ObjectBuilder {
-    names_schema(&crate::domain::input::REQUEST_SOURCE_TYPES.map(SourceType::as_str))
+/// The same for an optional request field, where `null` means the default.
+fn optional_names_schema(names: &[&'static str]) -> ObjectBuilder {
+    let values = names.iter().map(|n| Value::from(*n)).chain([Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+}
+
+/// A name: not blank, at most `NAME_MAX` characters.
+fn name() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .min_length(Some(1))
+        .max_length(Some(NAME_MAX))
+        .pattern(Some(r"\S"))
+}
+
+/// An optional id: a UUID, or empty or `null` for none.
+fn optional_id() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(
+            "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$",
+        ))
+}
+
+/// An ISO 3166 alpha-3 code of the jurisdiction catalogue; absent: `USA`.
+fn optional_country_code() -> ObjectBuilder {
+    optional_names_schema(&jurisdiction::country_codes())
+}
+
+/// The same as a query parameter, where empty means none.
+fn country_code_parameter() -> ObjectBuilder {
+    let mut codes = jurisdiction::country_codes();
+    codes.push("");
+    names_schema(&codes)
+}
+
+fn optional_source_type() -> ObjectBuilder {
+    optional_names_schema(&crate::domain::input::REQUEST_SOURCE_TYPES.map(SourceType::as_str))
+}
+
+fn optional_notification_needed() -> ObjectBuilder {
+    optional_names_schema(NotificationNeeded::NAMES)
+}
+
+fn optional_assignee_kind() -> ObjectBuilder {
+    optional_names_schema(AssigneeKind::NAMES)
+}
+
+fn optional_attribute_kind() -> ObjectBuilder {
+    optional_names_schema(AttributeKind::NAMES)
 }
 
 fn source_type() -> ObjectBuilder {
@@ -57,6 +107,19 @@ fn incident_status() -> ObjectBuilder {
     names_schema(IncidentStatus::NAMES)
 }
 
+/// Serde reads a struct from a JSON array as well as from an object, unless the
+/// struct has a flattened field. Every request struct has this one, which takes
+/// (and ignores) the keys it does not know, so that `[null, null]` is refused
+/// where `{"from": ..., "to": ...}` is expected.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ObjectOnly;
+
+impl<'de> Deserialize<'de> for ObjectOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| ObjectOnly)
+    }
+}
+
 fn wire_time(at: DateTime<Utc>) -> WireTime {
     at.into()
 }
@@ -65,7 +128,7 @@ fn wire_time(at: DateTime<Utc>) -> WireTime {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentUpdateRequest {
-    #[schema(value_type = String, required = true, example = "Joe sent an email to the wrong client")]
+    #[schema(schema_with = name, required = true, example = "Joe sent an email to the wrong client")]
     pub name: Option<String>,
     pub description: Option<String>,
     /// An incident type of the tenant, by name; absent: `Unknown`.
@@ -78,25 +141,35 @@ pub struct IncidentUpdateRequest {
     pub date_discovered: Option<DateTime<Utc>>,
     pub deadline: Option<DateTime<Utc>>,
     /// Absent: `MANUAL`.
-    #[schema(schema_with = request_source_type)]
+    #[schema(schema_with = optional_source_type)]
     pub source_type: Option<String>,
     pub root_cause: Option<String>,
     /// Absent: `UNKNOWN`.
-    #[schema(schema_with = notification_needed)]
+    #[schema(schema_with = optional_notification_needed)]
     pub notification_needed: Option<String>,
     /// Values by attribute name; an attribute left out ends up empty.
     pub attribute_values: Option<BTreeMap<String, Vec<AttributeValueRequest>>>,
     pub incident_assignee_requests: Option<Vec<AssigneeRequest>>,
     pub jurisdictions: Option<Vec<JurisdictionRequest>>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 /// An attribute value: an option by `id` or by `value`, or free text.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeValueRequest {
-    #[schema(format = Uuid)]
+    #[schema(schema_with = optional_id)]
     pub id: Option<String>,
     pub value: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -107,21 +180,31 @@ pub struct AssigneeRequest {
     /// Only for a `USER`.
     pub assignee_email: Option<String>,
     /// Absent: `USER`.
-    #[schema(schema_with = assignee_kind)]
+    #[schema(schema_with = optional_assignee_kind)]
     pub r#type: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JurisdictionRequest {
-    #[schema(format = Uuid)]
+    #[schema(schema_with = optional_id)]
     pub jurisdiction_id: Option<String>,
     /// ISO 3166 alpha-3; absent: `USA`.
-    #[schema(example = "USA")]
+    #[schema(schema_with = optional_country_code, example = "USA")]
     pub country_code: Option<String>,
     /// Required for `USA` and `CAN`.
     #[schema(example = "CA")]
     pub state_province_code: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 /// The body of Create Incident: the update body and the create-only fields. (The
@@ -143,6 +226,11 @@ pub struct CreateOnlyRequest {
     /// `processing-activities`, `vendors`, `entities`).
     pub linked_inventories: Option<BTreeMap<String, InventoryLinkRequest>>,
     pub auto_assess_jurisdictions: Option<bool>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -152,6 +240,11 @@ pub struct InventoryLinkRequest {
     pub external_ids: Option<Vec<String>>,
     /// `MANUAL`, `ASSESSMENT` or `INTEGRATION`; absent: `MANUAL`.
     pub source_type: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 impl From<IncidentUpdateRequest> for IncidentFields {
@@ -170,6 +263,7 @@ impl From<IncidentUpdateRequest> for IncidentFields {
             attribute_values,
             incident_assignee_requests,
             jurisdictions,
+            object: _,
         } = body;
         IncidentFields {
             name: name.unwrap_or_default(),
@@ -188,7 +282,7 @@ impl From<IncidentUpdateRequest> for IncidentFields {
                 .map(|(name, values)| {
                     let values = values
                         .into_iter()
-                        .map(|AttributeValueRequest { id, value }| AttributeValueRef { id, value })
+                        .map(|AttributeValueRequest { id, value, object: _ }| AttributeValueRef { id, value })
                         .collect();
                     (name, values)
                 })
@@ -201,6 +295,7 @@ impl From<IncidentUpdateRequest> for IncidentFields {
                          assignee_id,
                          assignee_email,
                          r#type,
+                         object: _,
                      }| AssigneeRef {
                         assignee_id: assignee_id.unwrap_or_default(),
                         assignee_email,
@@ -216,6 +311,7 @@ impl From<IncidentUpdateRequest> for IncidentFields {
                          jurisdiction_id,
                          country_code,
                          state_province_code,
+                         object: _,
                      }| JurisdictionRef {
                         jurisdiction_id,
                         country_code: country_code.unwrap_or_default(),
@@ -232,6 +328,7 @@ impl From<CreateOnlyRequest> for CreateOnlyFields {
         let CreateOnlyRequest {
             linked_inventories,
             auto_assess_jurisdictions,
+            object: _,
         } = request;
         let linked_inventories = linked_inventories
             .unwrap_or_default()
@@ -241,6 +338,7 @@ impl From<CreateOnlyRequest> for CreateOnlyFields {
                     inventory_ids,
                     external_ids,
                     source_type,
+                    object: _,
                 } = link;
                 let link = InventoryLinkRef {
                     inventory_ids: inventory_ids.unwrap_or_default(),
@@ -480,6 +578,11 @@ pub struct SearchRequest {
     /// Words that must all begin words of the incident (name, description, type,
     /// assignees, organization, root cause, creator); case does not matter.
     pub full_text: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 /// Every filter is a list of accepted values (any one matches); filters combine with AND.
@@ -505,6 +608,11 @@ pub struct SearchFilters {
     pub created_dt: Option<TimeRange>,
     #[serde(rename = "updatedDT")]
     pub updated_dt: Option<TimeRange>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 /// Both ends included; either may be absent.
@@ -512,6 +620,11 @@ pub struct SearchFilters {
 pub struct TimeRange {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 /// Paging and sorting of a search, from the query string.
@@ -519,9 +632,11 @@ pub struct TimeRange {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// 0-based page number (default 0).
+    /// 0-based page number (default 0); page × size must stay below 10,000.
+    #[param(minimum = 0)]
     pub page: Option<i32>,
     /// Page size, 1..2000 (default 20).
+    #[param(minimum = 1, maximum = 2000)]
     pub size: Option<i32>,
     /// `createdDate`, `name`, `number` or `updatedDT`, then `,asc` or `,desc`
     /// (default `createdDate,desc`).
@@ -548,9 +663,10 @@ impl SearchRequest {
             deadline,
             created_dt,
             updated_dt,
+            object: _,
         } = self.filters.unwrap_or_default();
         let range = |range: Option<TimeRange>| {
-            range.map(|TimeRange { from, to }| RangeFields {
+            range.map(|TimeRange { from, to, object: _ }| RangeFields {
                 from: from.map(wire_time),
                 to: to.map(wire_time),
             })
@@ -734,7 +850,8 @@ impl From<SearchPage> for IncidentPage {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct RevisionParams {
-    /// Revisions per page, 1..100 (default 20).
+    /// Revisions per page (0 or absent: 20; above 100: 100).
+    #[param(minimum = 0)]
     pub page_size: Option<i32>,
     /// The `nextPageToken` of the previous page.
     pub page_token: Option<String>,
@@ -812,10 +929,15 @@ pub struct OrganizationDto {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewOrganizationRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(schema_with = name, required = true)]
     pub name: Option<String>,
-    #[schema(format = Uuid)]
+    #[schema(schema_with = optional_id)]
     pub parent_id: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 impl From<Organization> for OrganizationDto {
@@ -836,8 +958,13 @@ pub struct IncidentTypeDto {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct NewIncidentTypeRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(schema_with = name, required = true)]
     pub name: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 impl From<IncidentType> for IncidentTypeDto {
@@ -864,12 +991,17 @@ pub struct AttributeOptionDto {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct NewAttributeRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(schema_with = name, required = true)]
     pub name: Option<String>,
     /// Absent: `TEXT`.
-    #[schema(schema_with = attribute_kind)]
+    #[schema(schema_with = optional_attribute_kind)]
     pub r#type: Option<String>,
     pub options: Option<Vec<NewAttributeOption>>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -877,6 +1009,11 @@ pub struct NewAttributeOption {
     #[schema(value_type = String, required = true)]
     pub value: Option<String>,
     pub disabled: Option<bool>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 impl From<Attribute> for AttributeDto {
@@ -909,12 +1046,17 @@ pub struct AssigneeDto {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct NewAssigneeRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(schema_with = name, required = true)]
     pub name: Option<String>,
     pub email: Option<String>,
     /// Absent: `USER`.
-    #[schema(schema_with = assignee_kind)]
+    #[schema(schema_with = optional_assignee_kind)]
     pub r#type: Option<String>,
+    /// Refuses a JSON array in place of this object (see `ObjectOnly`).
+    #[serde(flatten, skip_serializing)]
+    #[schema(ignore)]
+    #[allow(dead_code)]
+    pub object: ObjectOnly,
 }
 
 impl From<Assignee> for AssigneeDto {
@@ -958,6 +1100,7 @@ impl From<Jurisdiction> for JurisdictionDto {
 #[into_params(parameter_in = Query)]
 pub struct JurisdictionParams {
     /// Only this country's (ISO 3166 alpha-3) jurisdictions.
+    #[param(schema_with = country_code_parameter)]
     pub country_code: Option<String>,
 }
 
@@ -982,4 +1125,25 @@ pub struct Violation {
 pub struct Health {
     /// `UP` or `DOWN`.
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rest::extract::parse_json;
+
+    #[test]
+    fn arrays_are_not_taken_for_objects() {
+        let refused = parse_json::<SearchRequest>(br#"{"filters": {"updatedDT": [null, null]}}"#).unwrap_err();
+        assert_eq!(refused.into_body().violations[0].field, "filters.updatedDT");
+        let parsed: SearchRequest =
+            parse_json(br#"{"filters": {"updatedDT": {"from": null}, "unknown": 1}, "fullText": "x"}"#).unwrap();
+        assert_eq!(parsed.full_text.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn wrong_types_inside_lists_keep_their_path() {
+        let refused = parse_json::<IncidentUpdateRequest>(br#"{"jurisdictions": [{"countryCode": 1}]}"#).unwrap_err();
+        assert_eq!(refused.into_body().violations[0].field, "jurisdictions[0].countryCode");
+    }
 }

@@ -96,6 +96,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Parses JSON, naming the place of the first problem: its line and column, and
 /// its JSON path when the JSON is well formed but of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too; every body here is an object.
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(ApiError::invalid("body", "must be a JSON object, not an array"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -169,6 +173,10 @@ mod tests {
         assert_eq!(body.violations[0].field, "body");
         assert!(body.violations[0].description.contains("line 2 column"), "{body:?}");
         assert_eq!(refusal(r#"{"items": []} trailing"#).violations[0].field, "body");
+        assert_eq!(
+            refusal(r#"[[]]"#).violations[0].description,
+            "must be a JSON object, not an array"
+        );
     }
 
     #[test]

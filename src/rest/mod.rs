@@ -113,8 +113,20 @@ enum BodyRefusals {
 /// The router of the gateway and of its OpenAPI document; bodies larger than
 /// `max_body` bytes are refused with 413.
 pub fn router(service: Service, verifier: Arc<Verifier>, max_body: usize) -> Router {
-    let rest = Rest { service, verifier };
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, api) = routes().with_state(Rest { service, verifier }).split_for_parts();
+    let document = Arc::new(api);
+    router
+        .route(
+            OPENAPI_PATH,
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+}
+
+/// Every route, each with its part of the OpenAPI document.
+fn routes() -> OpenApiRouter<Rest> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_incident))
         .routes(routes!(get_incident, update_incident, patch_incident))
         .routes(routes!(search_incidents))
@@ -126,16 +138,6 @@ pub fn router(service: Service, verifier: Arc<Verifier>, max_body: usize) -> Rou
         .routes(routes!(list_jurisdictions))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .with_state(rest)
-        .split_for_parts();
-    let document = Arc::new(api);
-    router
-        .route(
-            OPENAPI_PATH,
-            get(move || async move { Json(document.as_ref().clone()) }),
-        )
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(max_body))
 }
 
 /// Unknown paths: a gRPC status for gRPC calls (as tonic answers them), a JSON
@@ -470,7 +472,11 @@ async fn create_organization(
     Caller(caller): Caller,
     Body(body): Body<NewOrganizationRequest>,
 ) -> Result<(StatusCode, Json<OrganizationDto>), ApiError> {
-    let NewOrganizationRequest { name, parent_id } = body;
+    let NewOrganizationRequest {
+        name,
+        parent_id,
+        object: _,
+    } = body;
     let created = rest
         .service
         .create_organization(&caller, name.unwrap_or_default(), parent_id)
@@ -549,7 +555,12 @@ async fn create_attribute(
     Caller(caller): Caller,
     Body(body): Body<NewAttributeRequest>,
 ) -> Result<(StatusCode, Json<AttributeDto>), ApiError> {
-    let NewAttributeRequest { name, r#type, options } = body;
+    let NewAttributeRequest {
+        name,
+        r#type,
+        options,
+        object: _,
+    } = body;
     let options = options
         .unwrap_or_default()
         .into_iter()
@@ -591,7 +602,12 @@ async fn create_assignee(
     Caller(caller): Caller,
     Body(body): Body<NewAssigneeRequest>,
 ) -> Result<(StatusCode, Json<AssigneeDto>), ApiError> {
-    let NewAssigneeRequest { name, email, r#type } = body;
+    let NewAssigneeRequest {
+        name,
+        email,
+        r#type,
+        object: _,
+    } = body;
     let created = rest
         .service
         .create_assignee(&caller, name.unwrap_or_default(), email, r#type.as_deref())
@@ -642,6 +658,8 @@ async fn readyz(State(rest): State<Rest>) -> (StatusCode, Json<Health>) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -667,6 +685,22 @@ mod tests {
         assert_eq!(
             body["attributeValues"],
             serde_json::json!({"Severity": [{"value": "High"}]})
+        );
+    }
+
+    #[test]
+    fn the_document_states_the_domains_limits() {
+        use crate::domain::{search::SIZE_MAX, text::NAME_MAX};
+        let (_, api) = routes().split_for_parts();
+        let document = serde_json::to_value(api).unwrap();
+        let search = &document["paths"]["/api/incident/v1/incidents/search"]["post"]["parameters"];
+        let size = search.as_array().unwrap().iter().find(|p| p["name"] == "size").unwrap();
+        assert_eq!(size["schema"]["maximum"], SIZE_MAX);
+        let update = &document["components"]["schemas"]["IncidentUpdateRequest"]["properties"];
+        assert_eq!(update["name"]["maxLength"], NAME_MAX);
+        assert_eq!(
+            update["notificationNeeded"]["enum"],
+            json!(["YES", "NO", "UNKNOWN", null])
         );
     }
 

@@ -752,6 +752,6 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
     let schemas = document.body["components"]["schemas"].as_object().unwrap();
     assert_eq!(
         schemas["IncidentUpdateRequest"]["properties"]["sourceType"]["enum"],
-        json!(["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION"])
+        json!(["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION", null])
     );
 }
