@@ -101,18 +101,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid("body", "must be a JSON object, not an array"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid(field, inner.to_string())
-        } else {
-            malformed(&inner)
-        }
-    })?;
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(refusal)?;
     deserializer.end().map_err(|e| malformed(&e))?;
     Ok(value)
+}
+
+/// Reads an already parsed JSON value (a merge patch's body) as `T`, naming the
+/// path of a value of the wrong type.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(refusal)
+}
+
+fn refusal(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.is_data() {
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::invalid(field, inner.to_string())
+    } else {
+        malformed(&inner)
+    }
 }
 
 fn malformed(error: &serde_json::Error) -> ApiError {

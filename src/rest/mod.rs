@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{DefaultBodyLimit, FromRequestParts, Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
@@ -27,7 +28,7 @@ pub use self::dto::ErrorBody;
 use self::{
     dto::*,
     error::{ApiError, body_path},
-    extract::{Bodies, Body, Caller, Query, parse_json},
+    extract::{Bodies, Body, Caller, Query, parse_value},
 };
 use crate::{
     auth::Verifier,
@@ -114,11 +115,12 @@ enum BodyRefusals {
 /// `max_body` bytes are refused with 413.
 pub fn router(service: Service, verifier: Arc<Verifier>, max_body: usize) -> Router {
     let (router, api) = routes().with_state(Rest { service, verifier }).split_for_parts();
-    let document = Arc::new(api);
+    // Written once; every request gets the same bytes.
+    let document = Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serializes"));
     router
         .route(
             OPENAPI_PATH,
-            get(move || async move { Json(document.as_ref().clone()) }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
@@ -341,7 +343,7 @@ async fn patch_incident(
     Body(patch): Body<Map<String, Value>>,
 ) -> Result<Shown, ApiError> {
     let (paths, body) = merge_patch(patch);
-    let body: IncidentUpdateRequest = parse_json(&serde_json::to_vec(&body).unwrap_or_default())?;
+    let body: IncidentUpdateRequest = parse_value(Value::Object(body))?;
     let update = UpdateRequest {
         incident_id,
         body: Some(body.into()),
