@@ -60,10 +60,13 @@ struct SearchArgs {
     /// Keep the database afterwards (its URL is printed), to look into it.
     #[arg(long)]
     keep_database: bool,
+    /// How many incidents, spread evenly, have the rare type and the rare word:
+    /// the same number at every register size, so the selective queries find as
+    /// many matches at 10k as at 1M.
+    #[arg(long, default_value_t = 100)]
+    rare: usize,
 }
 
-/// One in this many incidents has the rare type, and one in this many the rare word.
-const RARE: usize = 10_000;
 const RARE_WORD: &str = "zephyrine";
 const BATCH: usize = 10_000;
 const SECRET: &[u8] = b"incidentd-bench-secret-of-32-bytes-or-more";
@@ -193,9 +196,16 @@ const WORDS: [&str; 16] = [
     "archive",
 ];
 
-/// The `i`th synthetic incident: every field set, about 1 KB shown.
-fn synthetic(i: usize, reference: &Reference, actor: &Principal, start: chrono::DateTime<Utc>) -> Incident {
-    let rare = i % RARE == RARE / 2;
+/// The `i`th synthetic incident: every field set, about 1 KB shown; one in
+/// `rare_every` has the rare type and the rare word.
+fn synthetic(
+    i: usize,
+    rare_every: usize,
+    reference: &Reference,
+    actor: &Principal,
+    start: chrono::DateTime<Utc>,
+) -> Incident {
+    let rare = i % rare_every == rare_every / 2;
     let word = |k: usize| WORDS[(i / k + k) % WORDS.len()];
     let name = if rare {
         format!("{} {} {RARE_WORD} {i}", word(1), word(3))
@@ -313,10 +323,11 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
     let reference = reference(&app.service, &actor).await?;
     let loading = Instant::now();
     let start = Utc::now() - TimeDelta::seconds(args.incidents as i64 + 86_400);
+    let rare_every = (args.incidents / args.rare.max(1)).max(1);
     let mut loaded = 0;
     while loaded < args.incidents {
         let batch: Vec<Incident> = (loaded..(loaded + BATCH).min(args.incidents))
-            .map(|i| synthetic(i, &reference, &actor, start))
+            .map(|i| synthetic(i, rare_every, &reference, &actor, start))
             .collect();
         loaded += batch.len();
         app.service.store().import_incidents(&actor, batch).await?;
