@@ -9,7 +9,7 @@ use super::{
     inventory::InventoryLinks,
     jurisdiction::Jurisdiction,
     reference::{Assignee, AttributeOption, IncidentType, Organization},
-    text::{Name, Text},
+    text::{Name, Text, name_key},
 };
 
 /// One value of one attribute on an incident: an option or a text.
@@ -29,6 +29,16 @@ impl ChosenValue {
             (None, Some(text)) => text,
             (None, None) => "",
         }
+    }
+
+    /// The chosen option's key (its value as a key); none for free text.
+    pub fn value_key(&self) -> Option<String> {
+        self.option.as_ref().map(|o| name_key(&o.value))
+    }
+
+    /// Whether the chosen option has been disabled since it was chosen.
+    pub fn disabled(&self) -> bool {
+        self.option.as_ref().is_some_and(|o| o.disabled)
     }
 }
 

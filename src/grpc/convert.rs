@@ -18,7 +18,6 @@ use crate::{
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
-        text::name_key,
     },
     pb,
 };
@@ -345,11 +344,11 @@ fn attribute_values(chosen: &[ChosenValue]) -> BTreeMap<String, pb::AttributeVal
             attribute_name: chosen.attribute_name.clone(),
             id: chosen.option.as_ref().map(|o| o.id.to_string()),
             value: chosen.value().to_owned(),
-            value_key: chosen.option.as_ref().map(|o| name_key(&o.value)),
+            value_key: chosen.value_key(),
             color_code: None,
             option_selection_value: None,
             display_label: chosen.value().to_owned(),
-            disabled: chosen.option.as_ref().is_some_and(|o| o.disabled),
+            disabled: chosen.disabled(),
         };
         by_name
             .entry(chosen.attribute_name.clone())

@@ -23,7 +23,7 @@ use crate::domain::{
     reference::{Assignee, Attribute, IncidentType, Organization},
     revision::{FieldChange, Revision, RevisionList},
     search::{FilterFields, RangeFields, SearchFields, SearchPage},
-    text::{NAME_MAX, name_key},
+    text::NAME_MAX,
 };
 
 /// A string schema listing the names a vocabulary accepts.
@@ -471,11 +471,11 @@ fn attribute_values(chosen: &[ChosenValue]) -> BTreeMap<String, Vec<AttributeVal
                 attribute_name: chosen.attribute_name.clone(),
                 id: chosen.option.as_ref().map(|o| o.id),
                 value: chosen.value().to_owned(),
-                value_key: chosen.option.as_ref().map(|o| name_key(&o.value)),
+                value_key: chosen.value_key(),
                 color_code: None,
                 option_selection_value: None,
                 display_label: chosen.value().to_owned(),
-                disabled: chosen.option.as_ref().is_some_and(|o| o.disabled),
+                disabled: chosen.disabled(),
             });
     }
     by_name
