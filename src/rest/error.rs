@@ -90,7 +90,18 @@ impl ApiError {
         }
     }
 
+    /// The answer to a token that was presented and refused: RFC 6750 names the
+    /// error only then.
+    pub fn invalid_token(error: Error) -> Self {
+        Self::from(error).with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+        )
+    }
+
+    /// Sets `name` (replacing a value set before).
     pub fn with_header(mut self, name: HeaderName, value: String) -> Self {
+        self.headers.retain(|(set, _)| *set != name);
         self.headers.push((name, value));
         self
     }

@@ -20,18 +20,13 @@ impl FromRequestParts<Rest> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, rest: &Rest) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        rest.verifier.verify_header(header).map(Caller).map_err(|error| {
-            let answer = ApiError::from(error);
-            // RFC 6750: name the error only when a token was presented.
-            if header.is_some() {
-                answer.with_header(
-                    header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"incidentd\", error=\"invalid_token\"".to_owned(),
-                )
-            } else {
-                answer
-            }
-        })
+        rest.verifier
+            .verify_header(header)
+            .map(Caller)
+            .map_err(|error| match header {
+                Some(_) => ApiError::invalid_token(error),
+                None => ApiError::from(error),
+            })
     }
 }
 

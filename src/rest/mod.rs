@@ -13,7 +13,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequestParts, Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -176,13 +176,13 @@ struct Shown(StatusCode, IncidentInformation);
 impl IntoResponse for Shown {
     fn into_response(self) -> Response {
         let Shown(status, incident) = self;
-        let etag = HeaderValue::from_str(&format!("\"{}\"", incident.etag)).ok();
-        let mut response = (status, Json(incident)).into_response();
-        if let Some(etag) = etag {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-        response
+        (status, [(header::ETAG, quoted(&incident.etag))], Json(incident)).into_response()
     }
+}
+
+/// An entity tag as HTTP writes it: in quotes.
+fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
@@ -198,7 +198,7 @@ fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiErr
 
 /// The etag of `If-Match`: one entity tag, quoted or not; `*` (any) is no condition.
 fn if_match(headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(value) = header_text(headers, header::IF_MATCH.as_str())? else {
+    let Some(value) = header_text(headers, "If-Match")? else {
         return Ok(String::new());
     };
     if value == "*" {
@@ -240,15 +240,11 @@ async fn create_incident(
         .create_incident(&caller, Some((body.into(), create_only.into())), &request_id)
         .await
         .map_err(|e| ApiError::from_domain(e, body_path))?;
-    let location = format!("{PREFIX}/incidents/{}", incident.id);
-    let etag = format!("\"{}\"", incident.etag());
-    let mut response = (StatusCode::CREATED, Json(incident.id)).into_response();
-    for (name, value) in [(header::LOCATION, location), (header::ETAG, etag)] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    Ok(response)
+    let headers = [
+        (header::LOCATION, format!("{PREFIX}/incidents/{}", incident.id)),
+        (header::ETAG, quoted(&incident.etag())),
+    ];
+    Ok((StatusCode::CREATED, headers, Json(incident.id)).into_response())
 }
 
 /// Get an incident.
