@@ -472,6 +472,22 @@ mod tests {
     }
 
     #[test]
+    fn a_size_given_must_be_one_to_the_maximum() {
+        for size in [0, -1, 2001] {
+            let fields = SearchFields {
+                size: Some(size),
+                ..Default::default()
+            };
+            assert_eq!(parse(fields).unwrap_err(), ["size"], "size {size}");
+        }
+        let largest = SearchFields {
+            size: Some(2000),
+            ..Default::default()
+        };
+        assert_eq!(parse(largest).unwrap().size, SIZE_MAX);
+    }
+
+    #[test]
     fn defaults_are_the_first_page_of_twenty_newest_first() {
         let search = parse(SearchFields::default()).unwrap();
         assert_eq!(search.size, SIZE_DEFAULT);

@@ -284,6 +284,45 @@ async fn malformed_json_and_wrong_types_are_400_with_their_place() {
 
     let truncated = http.send_raw(Method::POST, "/incidents", "application/json", "").await;
     assert_eq!(truncated.violations(), ["body"]);
+
+    let trailing = http
+        .send_raw(Method::POST, "/incidents/search", "application/json", "{} {}")
+        .await;
+    assert_eq!(trailing.violations(), ["body"]);
+    let nested_array = http
+        .post("/incidents/search", json!({"filters": {"updatedDT": [null, null]}}))
+        .await;
+    assert_eq!(nested_array.violations(), ["filters.updatedDT"]);
+    assert!(nested_array.description().contains("expected"), "{nested_array:?}");
+    let top_array = http.post("/incidents/search", json!([null, null])).await;
+    assert_eq!(top_array.violations(), ["body"]);
+    assert_eq!(top_array.description(), "must be a JSON object, not an array");
+}
+
+#[tokio::test]
+async fn headers_and_path_ids_that_are_not_text_are_400_naming_them() {
+    let (_app, seed, http) = setup().await;
+    let id = http.create(minimal(&seed, "Headers")).await;
+    let path = format!("/incidents/{id}");
+    let binary = reqwest::header::HeaderValue::from_bytes(b"\"\xffabc\"").unwrap();
+    let if_match = http
+        .request(Method::PUT, &path, &[])
+        .header("If-Match", binary.clone())
+        .json(&minimal(&seed, "Not written"));
+    let refused = answer(if_match).await;
+    assert_eq!(refused.violations(), ["If-Match"]);
+    assert_eq!(refused.description(), "must be visible ASCII");
+    let key = http
+        .request(Method::POST, "/incidents", &[])
+        .header("Idempotency-Key", binary)
+        .json(&minimal(&seed, "Not created"));
+    assert_eq!(answer(key).await.violations(), ["Idempotency-Key"]);
+    assert_eq!(http.get(&path).await.body["name"], "Headers", "nothing was written");
+
+    let not_utf8 = http.get("/incidents/%FF%FE").await;
+    assert_eq!(not_utf8.violations(), ["incidentId"]);
+    let listed = http.post("/incidents/search", json!({})).await;
+    assert_eq!(listed.body["totalElements"], 1, "nothing was created");
 }
 
 #[tokio::test]
@@ -424,6 +463,8 @@ async fn patch_merges_clears_with_null_and_honours_if_match() {
         .patch(&path, json!({"jurisdictions": [{"countryCode": 1}]}), &[])
         .await;
     assert_eq!(wrong_type.violations(), ["jurisdictions[0].countryCode"]);
+    let array = http.patch(&path, json!([{"name": "x"}]), &[]).await;
+    assert_eq!(array.violations(), ["body"]);
     assert_eq!(http.get(&path).await.body["revision"], 3, "nothing was written");
 }
 

@@ -446,6 +446,15 @@ async fn a_page_token_belongs_to_its_search() {
 }
 
 #[tokio::test]
+async fn size_zero_over_grpc_means_the_default_page_size() {
+    let (mut app, _) = many().await;
+    let page = search(&mut app, pb::SearchIncidentsRequest::default()).await.unwrap();
+    assert_eq!(page.size, 20);
+    assert_eq!(page.total_elements, 12);
+    assert_eq!(page.incidents.len(), 12, "all twelve fit in a default page");
+}
+
+#[tokio::test]
 async fn only_the_callers_tenant_is_searched() {
     let (mut app, _, _) = register().await;
     let stranger = app.token_for(Uuid::now_v7(), "INCIDENT");
