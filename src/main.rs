@@ -12,7 +12,7 @@ use uuid::Uuid;
 #[command(
     name = "incidentd",
     version,
-    about = "A multi-tenant register of privacy incidents, served over gRPC",
+    about = "A multi-tenant register of privacy incidents, served over gRPC and REST",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gRPC server (what a bare `incidentd` does).
+    /// Run the gRPC server and the REST gateway (what a bare `incidentd` does).
     Serve(config::Serve),
     /// Bring the database schema up to date, then exit.
     Migrate(config::Common),
