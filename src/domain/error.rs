@@ -112,6 +112,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable, UPPER_SNAKE reason every transport shows with this error
+    /// (gRPC `ErrorInfo.reason`, the REST body's `reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::RequestIdReused => "REQUEST_ID_REUSED",
+            Error::NotFound { resource, .. } => match resource {
+                Resource::Incident => "INCIDENT_NOT_FOUND",
+            },
+            Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::StaleEtag { .. } => "STALE_ETAG",
+            Error::Unauthenticated(_) => "INVALID_TOKEN",
+            Error::MissingScope { .. } => "MISSING_SCOPE",
+            Error::Unavailable => "DATABASE_UNAVAILABLE",
+            Error::Internal => "INTERNAL",
+        }
+    }
+
     /// A request that is refused because of a single field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         let mut violations = Violations::new();

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::domain::{Error, Resource};
+use crate::domain::Error;
 
 const DOMAIN: &str = "incidentd";
 
 pub fn to_status(error: Error) -> Status {
     let message = error.to_string();
+    let reason = error.reason();
     let mut details = ErrorDetails::new();
     let mut metadata = HashMap::new();
-    let (code, reason, message) = match error {
+    let (code, message) = match error {
         Error::InvalidArgument(violations) => {
             let listed: Vec<String> = violations
                 .iter()
@@ -26,35 +27,28 @@ pub fn to_status(error: Error) -> Status {
                     .map(|v| FieldViolation::new(v.field, v.description))
                     .collect::<Vec<_>>(),
             );
-            (
-                Code::InvalidArgument,
-                "INVALID_ARGUMENT",
-                format!("{message}: {}", listed.join("; ")),
-            )
+            (Code::InvalidArgument, format!("{message}: {}", listed.join("; ")))
         }
         Error::RequestIdReused => {
             details.set_bad_request(vec![FieldViolation::new("requestId", crate::domain::request::REUSED)]);
-            (Code::InvalidArgument, "REQUEST_ID_REUSED", message)
+            (Code::InvalidArgument, message)
         }
-        Error::NotFound { resource, id } => {
+        Error::NotFound { id, .. } => {
             metadata.insert("id".to_owned(), id);
-            let reason = match resource {
-                Resource::Incident => "INCIDENT_NOT_FOUND",
-            };
-            (Code::NotFound, reason, message)
+            (Code::NotFound, message)
         }
-        Error::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS", message),
+        Error::AlreadyExists(_) => (Code::AlreadyExists, message),
         Error::StaleEtag { current_revision } => {
             metadata.insert("currentRevision".to_owned(), current_revision.to_string());
-            (Code::Aborted, "STALE_ETAG", message)
+            (Code::Aborted, message)
         }
-        Error::Unauthenticated(_) => (Code::Unauthenticated, "INVALID_TOKEN", message),
+        Error::Unauthenticated(_) => (Code::Unauthenticated, message),
         Error::MissingScope { allowed } => {
             metadata.insert("allowedScopes".to_owned(), allowed.join(" "));
-            (Code::PermissionDenied, "MISSING_SCOPE", message)
+            (Code::PermissionDenied, message)
         }
-        Error::Unavailable => (Code::Unavailable, "DATABASE_UNAVAILABLE", message),
-        Error::Internal => (Code::Internal, "INTERNAL", message),
+        Error::Unavailable => (Code::Unavailable, message),
+        Error::Internal => (Code::Internal, message),
     };
     details.set_error_info(reason, DOMAIN, metadata);
     Status::with_error_details(code, message, details)

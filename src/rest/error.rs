@@ -9,7 +9,7 @@ use axum::{
 };
 
 use super::dto::{ErrorBody, Violation};
-use crate::domain::{Error, FieldViolation, Resource, request::REUSED};
+use crate::domain::{Error, FieldViolation, request::REUSED};
 
 /// The realm named in `WWW-Authenticate`.
 const REALM: &str = "incidentd";
@@ -46,47 +46,42 @@ impl ApiError {
     /// `path` (from the gRPC request's paths to the REST request's).
     pub fn from_domain(error: Error, path: impl Fn(&str) -> String) -> Self {
         let message = error.to_string();
+        let reason = error.reason();
         match error {
             Error::InvalidArgument(violations) => {
-                let listed: Vec<Violation> = violations
+                let mut answer = Self::new(StatusCode::BAD_REQUEST, reason, message);
+                answer.body.violations = violations
                     .into_iter()
                     .map(|FieldViolation { field, description }| Violation {
                         field: path(&field),
                         description,
                     })
                     .collect();
-                let mut answer = Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message);
-                answer.body.violations = listed;
                 answer
             }
             Error::RequestIdReused => {
-                let mut answer = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "REQUEST_ID_REUSED", message);
+                let mut answer = Self::new(StatusCode::UNPROCESSABLE_ENTITY, reason, message);
                 answer.body.violations = vec![Violation {
                     field: path("requestId"),
                     description: REUSED.to_owned(),
                 }];
                 answer
             }
-            Error::NotFound { resource, .. } => {
-                let reason = match resource {
-                    Resource::Incident => "INCIDENT_NOT_FOUND",
-                };
-                Self::new(StatusCode::NOT_FOUND, reason, message)
-            }
-            Error::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, "ALREADY_EXISTS", message),
-            Error::StaleEtag { .. } => Self::new(StatusCode::PRECONDITION_FAILED, "STALE_ETAG", message),
-            Error::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN", message)
+            Error::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, reason, message),
+            Error::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, reason, message),
+            Error::StaleEtag { .. } => Self::new(StatusCode::PRECONDITION_FAILED, reason, message),
+            Error::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, reason, message)
                 .with_header(header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\"")),
-            Error::MissingScope { allowed } => Self::new(StatusCode::FORBIDDEN, "MISSING_SCOPE", message).with_header(
+            Error::MissingScope { allowed } => Self::new(StatusCode::FORBIDDEN, reason, message).with_header(
                 header::WWW_AUTHENTICATE,
                 format!(
                     "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{}\"",
                     allowed.join(" ")
                 ),
             ),
-            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE", message)
+            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
                 .with_header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
-            Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message),
+            Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, reason, message),
         }
     }
 
