@@ -1,7 +1,7 @@
 //! Configuration from flags and environment: one struct per concern, with the
 //! embedded defaults, and secrets kept out of `Debug` output.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use clap::Args;
 
@@ -45,8 +45,34 @@ pub struct Serve {
     /// Address of the gRPC server and the REST gateway.
     #[arg(long, env = "INCIDENTD_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Calls per second each tenant may make, gRPC and REST together; calls over
+    /// it get RESOURCE_EXHAUSTED (REST: 429) with the time to wait. Default: no limit.
+    #[arg(long, env = "INCIDENTD_RATE_LIMIT", value_name = "CALLS_PER_SECOND")]
+    pub rate_limit: Option<NonZeroU32>,
+    /// Calls a tenant may make at once before the rate applies. Default: one
+    /// second's worth.
+    #[arg(
+        long,
+        env = "INCIDENTD_RATE_LIMIT_BURST",
+        value_name = "CALLS",
+        requires = "rate_limit"
+    )]
+    pub rate_limit_burst: Option<NonZeroU32>,
     #[command(flatten)]
     pub common: Common,
+}
+
+impl Serve {
+    /// The configuration the server starts from.
+    pub fn to_config(&self) -> crate::Config {
+        crate::Config {
+            rate_limit: self.rate_limit.map(|per_second| crate::RateLimit {
+                per_second,
+                burst: self.rate_limit_burst.unwrap_or(per_second),
+            }),
+            ..self.common.to_config()
+        }
+    }
 }
 
 /// A string that never shows in logs or `Debug` output (secrets, database URLs
@@ -69,7 +95,8 @@ impl std::str::FromStr for Redacted {
 }
 
 impl Common {
-    /// The configuration the library starts from.
+    /// The configuration the library starts from (no rate limit: that is the
+    /// server's, see `Serve::to_config`).
     pub fn to_config(&self) -> crate::Config {
         let key = match (&self.auth.auth_hs256_secret, &self.auth.auth_public_key) {
             (Some(secret), _) => crate::AuthKey::Hs256Secret(secret.0.clone().into_bytes()),
@@ -84,6 +111,7 @@ impl Common {
                 issuer: self.auth.auth_issuer.clone(),
                 audience: self.auth.auth_audience.clone(),
             },
+            rate_limit: None,
         }
     }
 }

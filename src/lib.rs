@@ -34,6 +34,7 @@ use crate::{
     service::Service,
     store::Store,
 };
+pub use service::RateLimit;
 
 /// How long in-flight calls may finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,6 +49,8 @@ pub struct Config {
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
     pub auth: AuthConfig,
+    /// Calls each tenant may make; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -178,7 +181,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         demo::seed_if_empty(&store, config).await?;
     }
     Ok(App {
-        service: Service::new(store),
+        service: Service::new(store, config.rate_limit),
         verifier,
     })
 }
@@ -229,9 +232,10 @@ async fn watch_database(store: Store, reporter: HealthReporter, mut stopping: wa
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Now and then until shutdown begins: deletes request ids older than a day
-/// (ignored once expired anyway; this keeps the table small) and refreshes the
-/// query planner's statistics.
-async fn maintain(store: Store, mut stopping: watch::Receiver<bool>) {
+/// (ignored once expired anyway; this keeps the table small), refreshes the
+/// query planner's statistics, and forgets idle tenants' rate buckets.
+async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
+    let store = service.store();
     loop {
         match store.forget_expired_requests().await {
             Ok(0) => {}
@@ -244,6 +248,7 @@ async fn maintain(store: Store, mut stopping: watch::Receiver<bool>) {
         {
             tracing::warn!(%error, "refreshing planner statistics");
         }
+        service.forget_idle_tenants();
         tokio::select! {
             _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
             _ = stopping.wait_for(|stop| *stop) => return,
@@ -278,7 +283,7 @@ pub async fn serve(
         health.clone(),
         stop_rx.clone(),
     ));
-    let maintenance = tokio::spawn(maintain(app.service.store().clone(), stop_rx.clone()));
+    let maintenance = tokio::spawn(maintain(app.service.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         set_health(&health, ServingStatus::NotServing).await;

@@ -3,10 +3,13 @@
 //!
 //! Violation paths are those of the gRPC request (`incidentId`, `incident.name`).
 
+use std::{num::NonZeroU32, sync::Arc};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Principal, allow},
+    auth::{Principal, Scope, allow},
     domain::{
         Error, Violations,
         incident::Incident,
@@ -45,11 +48,58 @@ pub struct UpdateRequest {
 #[derive(Clone)]
 pub struct Service {
     store: Store,
+    /// Per-tenant rate of calls, when one is configured.
+    limiter: Option<Arc<TenantLimiter>>,
+}
+
+/// How many calls each tenant may make: a steady rate and a burst above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+/// A token bucket per tenant (GCRA, by governor).
+struct TenantLimiter(DefaultKeyedRateLimiter<Uuid>);
+
+impl TenantLimiter {
+    fn new(limit: RateLimit) -> Self {
+        Self(RateLimiter::keyed(
+            Quota::per_second(limit.per_second).allow_burst(limit.burst),
+        ))
+    }
+
+    fn check(&self, tenant_id: Uuid) -> Result<(), Error> {
+        self.0.check_key(&tenant_id).map_err(|not_until| Error::RateLimited {
+            retry_after: not_until.wait_time_from(self.0.clock().now()),
+        })
+    }
 }
 
 impl Service {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, rate_limit: Option<RateLimit>) -> Self {
+        Self {
+            store,
+            limiter: rate_limit.map(|limit| Arc::new(TenantLimiter::new(limit))),
+        }
+    }
+
+    /// Lets a call in: within its tenant's rate (when one is set), and with one of
+    /// the `allowed` scopes. Every use case starts here.
+    fn admit(&self, principal: &Principal, allowed: &[Scope]) -> Result<(), Error> {
+        if let Some(limiter) = &self.limiter {
+            limiter.check(principal.tenant_id)?;
+        }
+        principal.require(allowed)
+    }
+
+    /// Forgets the buckets of tenants that have been idle long enough to be full
+    /// again, so that the limiter's memory follows the active tenants.
+    pub fn forget_idle_tenants(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.0.retain_recent();
+            limiter.0.shrink_to_fit();
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -62,7 +112,7 @@ impl Service {
         body: Option<(IncidentFields, CreateOnlyFields)>,
         request_id: &str,
     ) -> Result<Incident, Error> {
-        principal.require(allow::CREATE_INCIDENT)?;
+        self.admit(principal, allow::CREATE_INCIDENT)?;
         let mut violations = Violations::new();
         let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
         let (body, create_only) = body.unzip();
@@ -81,13 +131,13 @@ impl Service {
     }
 
     pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<Incident, Error> {
-        principal.require(allow::READ_INCIDENT)?;
+        self.admit(principal, allow::READ_INCIDENT)?;
         let id = parse_uuid(incident_id).map_err(|e| Error::invalid("incidentId", e))?;
         self.store.get_incident(principal.tenant_id, id).await
     }
 
     pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<Incident, Error> {
-        principal.require(allow::UPDATE_INCIDENT)?;
+        self.admit(principal, allow::UPDATE_INCIDENT)?;
         let UpdateRequest {
             incident_id,
             body,
@@ -132,7 +182,7 @@ impl Service {
     }
 
     pub async fn search_incidents(&self, principal: &Principal, fields: SearchFields) -> Result<SearchPage, Error> {
-        principal.require(allow::READ_INCIDENT)?;
+        self.admit(principal, allow::READ_INCIDENT)?;
         let search = Search::parse(fields).map_err(Violations::into_error)?;
         self.store.search_incidents(principal.tenant_id, search).await
     }
@@ -144,7 +194,7 @@ impl Service {
         page_size: i32,
         page_token: &str,
     ) -> Result<RevisionList, Error> {
-        principal.require(allow::READ_INCIDENT)?;
+        self.admit(principal, allow::READ_INCIDENT)?;
         let mut violations = Violations::new();
         let id = violations.check("incidentId", parse_uuid(incident_id));
         let page = RevisionPage::parse(&mut violations, id, page_size, page_token);
@@ -162,7 +212,7 @@ impl Service {
         name: String,
         parent_id: Option<String>,
     ) -> Result<Organization, Error> {
-        principal.require(allow::WRITE_REFERENCE)?;
+        self.admit(principal, allow::WRITE_REFERENCE)?;
         let new = NewOrganization::parse(name, parent_id)?;
         self.store
             .create_organization(principal.tenant_id, Uuid::now_v7(), new)
@@ -170,12 +220,12 @@ impl Service {
     }
 
     pub async fn list_organizations(&self, principal: &Principal) -> Result<Vec<Organization>, Error> {
-        principal.require(allow::READ_REFERENCE)?;
+        self.admit(principal, allow::READ_REFERENCE)?;
         self.store.list_organizations(principal.tenant_id).await
     }
 
     pub async fn create_incident_type(&self, principal: &Principal, name: String) -> Result<IncidentType, Error> {
-        principal.require(allow::WRITE_REFERENCE)?;
+        self.admit(principal, allow::WRITE_REFERENCE)?;
         let new = NewIncidentType::parse(name)?;
         self.store
             .create_incident_type(principal.tenant_id, Uuid::now_v7(), new)
@@ -183,7 +233,7 @@ impl Service {
     }
 
     pub async fn list_incident_types(&self, principal: &Principal) -> Result<Vec<IncidentType>, Error> {
-        principal.require(allow::READ_REFERENCE)?;
+        self.admit(principal, allow::READ_REFERENCE)?;
         self.store.list_incident_types(principal.tenant_id).await
     }
 
@@ -195,7 +245,7 @@ impl Service {
         kind: Option<&str>,
         options: Vec<(String, bool)>,
     ) -> Result<Attribute, Error> {
-        principal.require(allow::WRITE_REFERENCE)?;
+        self.admit(principal, allow::WRITE_REFERENCE)?;
         let new = NewAttribute::parse(name, kind, options)?;
         self.store
             .create_attribute(principal.tenant_id, Uuid::now_v7(), new)
@@ -203,7 +253,7 @@ impl Service {
     }
 
     pub async fn list_attributes(&self, principal: &Principal) -> Result<Vec<Attribute>, Error> {
-        principal.require(allow::READ_REFERENCE)?;
+        self.admit(principal, allow::READ_REFERENCE)?;
         self.store.list_attributes(principal.tenant_id).await
     }
 
@@ -214,7 +264,7 @@ impl Service {
         email: Option<String>,
         kind: Option<&str>,
     ) -> Result<Assignee, Error> {
-        principal.require(allow::WRITE_REFERENCE)?;
+        self.admit(principal, allow::WRITE_REFERENCE)?;
         let new = NewAssignee::parse(name, email, kind)?;
         self.store
             .create_assignee(principal.tenant_id, Uuid::now_v7(), new)
@@ -222,7 +272,7 @@ impl Service {
     }
 
     pub async fn list_assignees(&self, principal: &Principal) -> Result<Vec<Assignee>, Error> {
-        principal.require(allow::READ_REFERENCE)?;
+        self.admit(principal, allow::READ_REFERENCE)?;
         self.store.list_assignees(principal.tenant_id).await
     }
 
@@ -231,7 +281,7 @@ impl Service {
         principal: &Principal,
         country_code: Option<&str>,
     ) -> Result<Vec<Jurisdiction>, Error> {
-        principal.require(allow::READ_REFERENCE)?;
+        self.admit(principal, allow::READ_REFERENCE)?;
         match country_code.filter(|c| !c.is_empty()) {
             Some(code) if !jurisdiction::is_country(code) => Err(Error::invalid(
                 "countryCode",

@@ -312,6 +312,7 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
             issuer: None,
             audience: None,
         },
+        rate_limit: None,
     };
     let app = incidentd::build(&config).await?;
     let actor = Principal {

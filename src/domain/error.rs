@@ -104,6 +104,9 @@ pub enum Error {
     Unauthenticated(String),
     #[error("this call needs one of the scopes {}", .allowed.join(", "))]
     MissingScope { allowed: Vec<&'static str> },
+    /// The caller's tenant has used up its rate of calls for now.
+    #[error("this tenant is over its rate of calls; retry in {} ms", .retry_after.as_millis().max(1))]
+    RateLimited { retry_after: std::time::Duration },
     #[error("the database is unavailable or overloaded; retry later")]
     Unavailable,
     /// The cause is logged where it happens and never shown to callers.
@@ -125,6 +128,7 @@ impl Error {
             Error::StaleEtag { .. } => "STALE_ETAG",
             Error::Unauthenticated(_) => "INVALID_TOKEN",
             Error::MissingScope { .. } => "MISSING_SCOPE",
+            Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Unavailable => "DATABASE_UNAVAILABLE",
             Error::Internal => "INTERNAL",
         }

@@ -47,6 +47,10 @@ pub fn to_status(error: Error) -> Status {
             metadata.insert("allowedScopes".to_owned(), allowed.join(" "));
             (Code::PermissionDenied, message)
         }
+        Error::RateLimited { retry_after } => {
+            details.set_retry_info(Some(retry_after));
+            (Code::ResourceExhausted, message)
+        }
         Error::Unavailable => (Code::Unavailable, message),
         Error::Internal => (Code::Internal, message),
     };

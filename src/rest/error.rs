@@ -79,6 +79,8 @@ impl ApiError {
                     allowed.join(" ")
                 ),
             ),
+            Error::RateLimited { retry_after } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
+                .with_header(header::RETRY_AFTER, retry_after_seconds(retry_after).to_string()),
             Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
                 .with_header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
             Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, reason, message),
@@ -110,6 +112,11 @@ impl ApiError {
     pub fn into_body(self) -> ErrorBody {
         self.body
     }
+}
+
+/// `Retry-After` counts whole seconds: the wait rounded up, at least one.
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Domain errors whose paths are the same in both transports.
@@ -156,6 +163,14 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        use std::time::Duration;
+        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_millis(2001)), 3);
+    }
+
+    #[test]
     fn errors_get_their_status() {
         let cases = [
             (Error::invalid("name", "is required"), StatusCode::BAD_REQUEST),
@@ -170,6 +185,12 @@ mod tests {
                 StatusCode::FORBIDDEN,
             ),
             (Error::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Error::RateLimited {
+                    retry_after: std::time::Duration::from_millis(1500),
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
             (Error::Internal, StatusCode::INTERNAL_SERVER_ERROR),
         ];
         for (error, status) in cases {

@@ -91,6 +91,10 @@ enum Refusals {
     /// The token lacks the scope the call needs.
     #[response(status = 403)]
     Forbidden(ErrorBody),
+    /// The tenant is over its rate of calls (when one is configured); retry after
+    /// `Retry-After` seconds.
+    #[response(status = 429)]
+    TooManyRequests(ErrorBody),
     /// The database is unavailable; retry after `Retry-After` seconds.
     #[response(status = 503)]
     Unavailable(ErrorBody),

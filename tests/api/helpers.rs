@@ -159,11 +159,18 @@ pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
         database_url: Some(db.url.clone()),
         data_dir: db.dir.path().to_path_buf(),
         auth,
+        rate_limit: None,
     }
 }
 
 pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
-    let app = incidentd::build(&config_for(&db, auth)).await.expect("app builds");
+    let config = config_for(&db, auth);
+    spawn_configured(db, config).await
+}
+
+/// A server on `db` started from `config` (made by `config_for`, then changed).
+pub async fn spawn_configured(db: TestDb, config: Config) -> TestApp {
+    let app = incidentd::build(&config).await.expect("app builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let (stop, stopped) = oneshot::channel::<()>();

@@ -4,6 +4,7 @@
 mod auth;
 mod helpers;
 mod incidents;
+mod limits;
 mod outage;
 mod reference_data;
 mod rest;
