@@ -796,3 +796,24 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         json!(["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION", null])
     );
 }
+
+#[tokio::test]
+async fn a_failure_inside_is_500_without_its_cause_and_the_server_serves_on() {
+    use sea_orm::{ConnectionTrait, Database};
+    let (app, seed, http) = setup().await;
+    let id = http.create(minimal(&seed, "Before the fault")).await;
+    // A real fault, not a mock: the full-text table goes away under the server.
+    let db = Database::connect(app.db.url()).await.unwrap();
+    db.execute_unprepared("DROP TABLE incident_search").await.unwrap();
+    db.close().await.unwrap();
+
+    let failed = http.post("/incidents", minimal(&seed, "During the fault")).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR, "{failed:?}");
+    assert_eq!(failed.reason(), "INTERNAL");
+    assert_eq!(failed.body["error"], "internal error");
+    let text = failed.body.to_string().to_lowercase();
+    assert!(!text.contains("incident_search") && !text.contains("sqlx"), "{text}");
+
+    let shown = http.get(&format!("/incidents/{id}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "reads still work: {shown:?}");
+}
