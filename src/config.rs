@@ -1,7 +1,12 @@
 //! Configuration from flags and environment: one struct per concern, with the
 //! embedded defaults, and secrets kept out of `Debug` output.
 
-use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
+use std::{
+    fmt,
+    net::SocketAddr,
+    num::{NonZeroU32, NonZeroUsize},
+    path::PathBuf,
+};
 
 use clap::Args;
 
@@ -58,6 +63,19 @@ pub struct Serve {
         requires = "rate_limit"
     )]
     pub rate_limit_burst: Option<NonZeroU32>,
+    /// Calls served at once, gRPC and REST together (health probes aside); more
+    /// are refused at once with RESOURCE_EXHAUSTED (REST: 503), not queued.
+    #[arg(
+        long,
+        env = "INCIDENTD_MAX_CONCURRENT_CALLS",
+        value_name = "CALLS",
+        default_value = "256"
+    )]
+    pub max_concurrent_calls: NonZeroUsize,
+    /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
+    /// (REST: 504). A gRPC caller's shorter grpc-timeout applies as well.
+    #[arg(long, env = "INCIDENTD_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: std::time::Duration,
     #[command(flatten)]
     pub common: Common,
 }
@@ -70,6 +88,10 @@ impl Serve {
                 per_second,
                 burst: self.rate_limit_burst.unwrap_or(per_second),
             }),
+            limits: crate::Limits {
+                max_concurrent_calls: self.max_concurrent_calls.get(),
+                request_timeout: self.request_timeout,
+            },
             ..self.common.to_config()
         }
     }
@@ -112,6 +134,7 @@ impl Common {
                 audience: self.auth.auth_audience.clone(),
             },
             rate_limit: None,
+            limits: crate::Limits::default(),
         }
     }
 }

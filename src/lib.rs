@@ -5,6 +5,7 @@
 //! runs it on a bound listener until a shutdown future resolves. `main.rs` and
 //! the tests start exactly the same thing.
 
+mod admission;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -34,6 +35,7 @@ use crate::{
     service::Service,
     store::Store,
 };
+pub use admission::Limits;
 pub use service::RateLimit;
 
 /// How long in-flight calls may finish after shutdown begins.
@@ -51,6 +53,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Calls each tenant may make; `None`: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// How many calls the server takes on at once, and for how long each.
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +174,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 pub struct App {
     pub service: Service,
     pub verifier: Arc<Verifier>,
+    pub limits: Limits,
 }
 
 /// Connects, migrates, loads the verifier and seeds the demo tenant where due.
@@ -183,6 +188,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     Ok(App {
         service: Service::new(store, config.rate_limit),
         verifier,
+        limits: config.limits,
     })
 }
 
@@ -295,6 +301,7 @@ pub async fn serve(
     let mut stopping = stop_rx.clone();
     let rest = rest::router(app.service.clone(), app.verifier.clone(), MAX_MESSAGE_BYTES);
     let server = tonic::transport::Server::builder()
+        .layer(admission::AdmissionLayer::new(app.limits))
         // HTTP/1.1 for the REST gateway, which shares the port (routed by path).
         .accept_http1(true)
         .add_routes(rest.into())

@@ -313,6 +313,7 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
             audience: None,
         },
         rate_limit: None,
+        limits: incidentd::Limits::default(),
     };
     let app = incidentd::build(&config).await?;
     let actor = Principal {

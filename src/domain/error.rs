@@ -68,6 +68,10 @@ fn join_path(prefix: &str, field: &str) -> String {
     }
 }
 
+/// How long a caller should wait before retrying a passing refusal (the
+/// database unavailable, the server overloaded).
+pub const RETRY_SHORTLY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What kind of thing was not found, for the message and the error reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
@@ -107,6 +111,18 @@ pub enum Error {
     /// The caller's tenant has used up its rate of calls for now.
     #[error("this tenant is over its rate of calls; retry in {} ms", .retry_after.as_millis().max(1))]
     RateLimited { retry_after: std::time::Duration },
+    /// The server is serving as many calls at once as it takes: refused at once
+    /// rather than queued.
+    #[error("the server is serving as many calls as it takes at once; retry shortly")]
+    Overloaded,
+    /// The call ran past the server's time limit and was stopped. A write may
+    /// have committed just before: a retry with the same request id is safe.
+    #[error(
+        "the call did not finish within the server's limit of {} ms and was stopped; \
+         a write may or may not have been applied: retry it with the same requestId",
+        .limit.as_millis()
+    )]
+    TimedOut { limit: std::time::Duration },
     #[error("the database is unavailable or overloaded; retry later")]
     Unavailable,
     /// The cause is logged where it happens and never shown to callers.
@@ -129,6 +145,8 @@ impl Error {
             Error::Unauthenticated(_) => "INVALID_TOKEN",
             Error::MissingScope { .. } => "MISSING_SCOPE",
             Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Overloaded => "OVERLOADED",
+            Error::TimedOut { .. } => "DEADLINE_EXCEEDED",
             Error::Unavailable => "DATABASE_UNAVAILABLE",
             Error::Internal => "INTERNAL",
         }

@@ -16,4 +16,4 @@ pub mod search;
 pub mod text;
 pub mod update;
 
-pub use error::{Error, FieldViolation, Resource, Violations};
+pub use error::{Error, FieldViolation, RETRY_SHORTLY, Resource, Violations};

@@ -15,6 +15,14 @@ use crate::{
 };
 pub use status::to_status;
 
+/// Whether a request is a gRPC call (by its content type), to be answered as one.
+pub fn is_grpc_call(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
 /// What both gRPC services need: the use cases and the token verifier.
 #[derive(Clone)]
 pub struct Api {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::domain::Error;
+use crate::domain::{Error, RETRY_SHORTLY};
 
 const DOMAIN: &str = "incidentd";
 
@@ -51,7 +51,15 @@ pub fn to_status(error: Error) -> Status {
             details.set_retry_info(Some(retry_after));
             (Code::ResourceExhausted, message)
         }
-        Error::Unavailable => (Code::Unavailable, message),
+        Error::Overloaded => {
+            details.set_retry_info(Some(RETRY_SHORTLY));
+            (Code::ResourceExhausted, message)
+        }
+        Error::TimedOut { .. } => (Code::DeadlineExceeded, message),
+        Error::Unavailable => {
+            details.set_retry_info(Some(RETRY_SHORTLY));
+            (Code::Unavailable, message)
+        }
         Error::Internal => (Code::Internal, message),
     };
     details.set_error_info(reason, DOMAIN, metadata);

@@ -9,12 +9,10 @@ use axum::{
 };
 
 use super::dto::{ErrorBody, Violation};
-use crate::domain::{Error, FieldViolation, request::REUSED};
+use crate::domain::{Error, FieldViolation, RETRY_SHORTLY, request::REUSED};
 
 /// The realm named in `WWW-Authenticate`.
 const REALM: &str = "incidentd";
-/// Seconds a caller should wait before retrying when the database is unavailable.
-const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error answer, ready to send.
 #[derive(Debug)]
@@ -81,8 +79,9 @@ impl ApiError {
             ),
             Error::RateLimited { retry_after } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
                 .with_header(header::RETRY_AFTER, retry_after_seconds(retry_after).to_string()),
-            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
-                .with_header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
+            Error::Overloaded | Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
+                .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string()),
+            Error::TimedOut { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, reason, message),
             Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, reason, message),
         }
     }
@@ -185,6 +184,13 @@ mod tests {
                 StatusCode::FORBIDDEN,
             ),
             (Error::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (Error::Overloaded, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Error::TimedOut {
+                    limit: std::time::Duration::from_secs(1),
+                },
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
             (
                 Error::RateLimited {
                     retry_after: std::time::Duration::from_millis(1500),

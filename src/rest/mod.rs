@@ -24,10 +24,10 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use self::dto::ErrorBody;
+pub use self::{dto::ErrorBody, error::ApiError};
 use self::{
     dto::*,
-    error::{ApiError, body_path},
+    error::body_path,
     extract::{Bodies, Body, Caller, Query, parse_value},
 };
 use crate::{
@@ -149,11 +149,7 @@ fn routes() -> OpenApiRouter<Rest> {
 /// Unknown paths: a gRPC status for gRPC calls (as tonic answers them), a JSON
 /// 404 for everyone else.
 async fn not_found(headers: HeaderMap) -> Response {
-    let grpc = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+    if crate::grpc::is_grpc_call(&headers) {
         let (parts, ()) = tonic::Status::unimplemented("").into_http::<()>().into_parts();
         return Response::from_parts(parts, axum::body::Body::empty());
     }

@@ -98,6 +98,39 @@ impl TestDb {
     }
 }
 
+/// Another client of the database holding its write lock (SQLite's, or an
+/// exclusive lock on PostgreSQL's incident table) until released: the server's
+/// writes wait, its reads go on.
+pub struct WriteLock(sea_orm::DatabaseConnection);
+
+impl TestDb {
+    pub async fn hold_writes(&self) -> WriteLock {
+        let mut options = sea_orm::ConnectOptions::new(self.url.clone());
+        options.max_connections(1).sqlx_logging(false);
+        let connection = Database::connect(options).await.expect("a second client");
+        let statement = if self.is_postgres() {
+            "BEGIN; LOCK TABLE incident IN EXCLUSIVE MODE"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        connection
+            .execute_unprepared(statement)
+            .await
+            .expect("take the write lock");
+        WriteLock(connection)
+    }
+}
+
+impl WriteLock {
+    pub async fn release(self) {
+        self.0
+            .execute_unprepared("ROLLBACK")
+            .await
+            .expect("release the write lock");
+        self.0.close().await.expect("close");
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((base, name)) = self.postgres.take() else {
@@ -160,6 +193,7 @@ pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
         data_dir: db.dir.path().to_path_buf(),
         auth,
         rate_limit: None,
+        limits: incidentd::Limits::default(),
     }
 }
 
@@ -301,6 +335,16 @@ impl TestApp {
             }
             token = page.next_page_token;
         }
+    }
+
+    /// What the health service says of the incident service.
+    pub async fn health(&self) -> tonic_health::pb::health_check_response::ServingStatus {
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let request = HealthCheckRequest {
+            service: "incident.v1.IncidentService".into(),
+        };
+        let answer = HealthClient::new(self.channel.clone()).check(request).await;
+        answer.expect("health answers").into_inner().status()
     }
 
     pub async fn get(&mut self, id: &str) -> Result<pb::Incident, Status> {

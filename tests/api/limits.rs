@@ -1,15 +1,173 @@
-//! Per-tenant rate limiting: off unless configured; when set, a tenant's calls
-//! over its rate are refused at once with the time to wait, on gRPC and REST
-//! alike, and one tenant's calls do not use up another's.
+//! What the server takes on. Calls over the concurrency limit are refused at
+//! once and every call is answered; a call past the time limit (the server's,
+//! or the caller's shorter `grpc-timeout`) is stopped and writes nothing.
+//! Per-tenant rate limiting is off unless configured; when set, a tenant's
+//! calls over its rate are refused at once with the time to wait, on gRPC and
+//! REST alike, and one tenant's calls do not use up another's.
 
 use std::{num::NonZeroU32, time::Duration};
 
-use incidentd::{RateLimit, pb};
+use incidentd::{Limits, RateLimit, pb};
+use prost_types::FieldMask;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestDb, config_for, reason, shared_secret, spawn_app, spawn_configured};
+
+/// A server with `limits` and one incident, whose id is returned.
+async fn limited_app(limits: Limits) -> (TestApp, String) {
+    let db = TestDb::new().await;
+    let mut config = config_for(&db, shared_secret());
+    config.limits = limits;
+    let mut app = spawn_configured(db, config).await;
+    let seed = app.seed().await;
+    let id = app.create(seed.minimal("Held")).await.expect("create").id;
+    (app, id)
+}
+
+/// An update of the incident's name alone.
+fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
+    pb::UpdateIncidentRequest {
+        incident_id: id.to_owned(),
+        incident: Some(pb::IncidentUpdate {
+            name: name.to_owned(),
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["name".into()],
+        }),
+        ..Default::default()
+    }
+}
+
+/// A REST merge patch of the incident's name: the status, `Retry-After` and the body.
+async fn rest_rename(app: &TestApp, id: &str, name: &str) -> (reqwest::StatusCode, Option<String>, Value) {
+    let response = reqwest::Client::new()
+        .patch(format!("{}/api/incident/v1/incidents/{id}", app.base_url))
+        .bearer_auth(app.token("INCIDENT"))
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({ "name": name }).to_string())
+        .send()
+        .await
+        .expect("REST call");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().expect("text").to_owned());
+    (status, retry_after, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn calls_over_the_concurrency_limit_are_refused_at_once_and_every_call_is_answered() {
+    const LIMIT: usize = 4;
+    const CALLS: usize = 300;
+    let (mut app, id) = limited_app(Limits {
+        max_concurrent_calls: LIMIT,
+        request_timeout: Duration::from_secs(60),
+    })
+    .await;
+    let revision = app.get(&id).await.expect("get").revision;
+    // With the database's write lock held elsewhere, admitted updates wait inside.
+    let lock = app.db.hold_writes().await;
+    let token = app.token("INCIDENT");
+    let mut calls = JoinSet::new();
+    for n in 0..CALLS {
+        let mut client = app.incidents.clone();
+        let request = app.with_token(&token, rename(&id, &format!("Held {n}")));
+        calls.spawn(async move { client.update_incident(request).await });
+    }
+    // Every call over the limit is answered while the admitted ones still wait.
+    for _ in 0..CALLS - LIMIT {
+        let status = calls
+            .join_next()
+            .await
+            .expect("a call")
+            .expect("the call's task")
+            .expect_err("nothing is written while the lock is held");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(reason(&status), "OVERLOADED");
+        let wait = status
+            .get_error_details()
+            .retry_info()
+            .and_then(|info| info.retry_delay);
+        assert_eq!(wait, Some(Duration::from_secs(1)));
+    }
+    assert_eq!(calls.len(), LIMIT, "the admitted calls are still waiting");
+    // REST shares the limit; health probes are exempt from it.
+    let (status, retry_after, body) = rest_rename(&app, &id, "Over REST").await;
+    assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(body["reason"], "OVERLOADED");
+    assert_eq!(app.health().await, ServingStatus::Serving);
+    let readyz = reqwest::get(format!("{}/readyz", app.base_url)).await.expect("readyz");
+    assert_eq!(readyz.status(), reqwest::StatusCode::OK);
+
+    lock.release().await;
+    let mut served = 0;
+    while let Some(call) = calls.join_next().await {
+        call.expect("the call's task").expect("an admitted call is served");
+        served += 1;
+    }
+    let stored = app.get(&id).await.expect("served normally afterwards");
+    assert_eq!(stored.revision, revision + served);
+    let history = app.history(&id).await;
+    assert_eq!(
+        history.len() as i64,
+        stored.revision,
+        "one revision per served call, none lost"
+    );
+    println!(
+        "overload: {CALLS} calls tried at a limit of {LIMIT}: {} refused at once, {served} served, 0 lost",
+        CALLS as i64 - served
+    );
+}
+
+#[tokio::test]
+async fn a_call_past_the_servers_time_limit_is_stopped_and_writes_nothing() {
+    let (mut app, id) = limited_app(Limits {
+        request_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let before = app.get(&id).await.expect("get");
+    let lock = app.db.hold_writes().await;
+    let status = app.send_update(rename(&id, "Too late")).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(reason(&status), "DEADLINE_EXCEEDED");
+    assert!(status.message().contains("300 ms"), "{}", status.message());
+    let (status, _, body) = rest_rename(&app, &id, "Too late over REST").await;
+    assert_eq!(status, reqwest::StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(body["reason"], "DEADLINE_EXCEEDED");
+    // Reads are not held up by the lock.
+    assert_eq!(app.get(&id).await.expect("read").name, before.name);
+    lock.release().await;
+
+    let after = app.get(&id).await.expect("get");
+    assert_eq!((after.revision, &after.name), (before.revision, &before.name));
+    let renamed = app.send_update(rename(&id, "In time")).await.expect("served again");
+    assert_eq!(renamed.revision, before.revision + 1);
+}
+
+#[tokio::test]
+async fn a_callers_grpc_timeout_is_honoured_and_the_call_writes_nothing() {
+    let (mut app, id) = limited_app(Limits::default()).await;
+    let before = app.get(&id).await.expect("get");
+    let lock = app.db.hold_writes().await;
+    let mut request = app.admin(rename(&id, "Too late"));
+    request.set_timeout(Duration::from_millis(200));
+    let status = app.incidents.update_incident(request).await.unwrap_err();
+    // tonic's server answers an expired grpc-timeout with CANCELLED
+    // ("Timeout expired"); the call is dropped there, transaction and all.
+    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+    lock.release().await;
+    let after = app.get(&id).await.expect("get");
+    assert_eq!((after.revision, &after.name), (before.revision, &before.name));
+}
 
 async fn list_types(app: &mut TestApp, token: &str) -> Result<(), tonic::Status> {
     let request = app.with_token(token, pb::ListIncidentTypesRequest {});

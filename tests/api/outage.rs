@@ -11,7 +11,7 @@ use tokio::{
     sync::watch,
 };
 use tonic::Code;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{TestDb, reason, shared_secret, spawn_with};
 
@@ -51,14 +51,6 @@ impl Proxy {
     fn set_cut(&self, cut: bool) {
         self.cut.send_replace(cut);
     }
-}
-
-async fn health(app: &crate::helpers::TestApp) -> ServingStatus {
-    let mut health = HealthClient::new(app.channel.clone());
-    let request = HealthCheckRequest {
-        service: "incident.v1.IncidentService".into(),
-    };
-    health.check(request).await.unwrap().into_inner().status()
 }
 
 #[tokio::test]
@@ -112,7 +104,7 @@ async fn an_unreachable_database_is_unavailable_until_it_returns() {
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
 
     let mut waited = Duration::ZERO;
-    while health(&app).await != ServingStatus::NotServing {
+    while app.health().await != ServingStatus::NotServing {
         assert!(waited < Duration::from_secs(30), "health never reported NOT_SERVING");
         tokio::time::sleep(Duration::from_millis(250)).await;
         waited += Duration::from_millis(250);
@@ -127,7 +119,7 @@ async fn an_unreachable_database_is_unavailable_until_it_returns() {
     let ready = http.get(format!("{}/readyz", app.base_url)).send().await.unwrap();
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
     let mut waited = Duration::ZERO;
-    while health(&app).await != ServingStatus::Serving {
+    while app.health().await != ServingStatus::Serving {
         assert!(waited < Duration::from_secs(30), "health never reported SERVING again");
         tokio::time::sleep(Duration::from_millis(250)).await;
         waited += Duration::from_millis(250);
