@@ -224,7 +224,11 @@ async fn every_rpc_refuses_a_missing_or_bad_token() {
         ("alg none", Some(unsigned.as_str())),
         ("tenant not a uuid", Some(bad_tenant.as_str())),
     ] {
-        for (rpc, code) in call_every_rpc(&mut app, token, &id).await {
+        let answers = call_every_rpc(&mut app, token, &id).await;
+        let mut called: Vec<&str> = answers.iter().map(|(rpc, _)| *rpc).collect();
+        called.sort();
+        assert_eq!(called, every_rpc(), "every RPC is called");
+        for (rpc, code) in answers {
             assert_eq!(code, Code::Unauthenticated, "{rpc} with a {case} token");
         }
     }
@@ -411,4 +415,230 @@ async fn rs256_and_es256_tokens_verify_with_issuer_and_audience_checked() {
             "{public} HS/RS confusion"
         );
     }
+}
+
+/// Every RPC of our two services, by name, read from the compiled descriptors.
+fn every_rpc() -> Vec<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let mut names: Vec<String> = set
+        .file
+        .iter()
+        .flat_map(|file| &file.service)
+        .flat_map(|service| &service.method)
+        .map(|method| method.name().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn every_rpc_keeps_to_the_tokens_tenant() {
+    use pb::attribute_type::Value::Text;
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let incident = app.create(seed.minimal("Tenant A's breach")).await.unwrap();
+    let other = app.token_for(uuid::Uuid::now_v7(), "INCIDENT INCIDENT_ADMIN");
+    let (mut i, mut r) = (app.incidents.clone(), app.reference.clone());
+    let mut swept = Vec::new();
+    let mut saw = |rpc: &str| swept.push(rpc.to_owned());
+
+    // Another tenant's incident does not exist for this token.
+    let get = pb::GetIncidentRequest {
+        incident_id: incident.id.clone(),
+    };
+    assert_eq!(
+        i.get_incident(app.with_token(&other, get)).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    saw("GetIncident");
+    let update = pb::UpdateIncidentRequest {
+        incident_id: incident.id.clone(),
+        incident: Some(pb::IncidentUpdate {
+            name: "Taken over".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["name".into()],
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        i.update_incident(app.with_token(&other, update))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    saw("UpdateIncident");
+    let revisions = pb::ListIncidentRevisionsRequest {
+        incident_id: incident.id.clone(),
+        ..Default::default()
+    };
+    let status = i
+        .list_incident_revisions(app.with_token(&other, revisions))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    saw("ListIncidentRevisions");
+    let found = i
+        .search_incidents(app.with_token(&other, pb::SearchIncidentsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((found.total_elements, found.incidents.len()), (0, 0));
+    saw("SearchIncidents");
+
+    // Nor can its reference data be used.
+    let create = pb::CreateIncidentRequest {
+        incident: Some(seed.minimal("Filed under A")),
+        ..Default::default()
+    };
+    let status = i.create_incident(app.with_token(&other, create)).await.unwrap_err();
+    assert_eq!(crate::helpers::violations(&status), ["incident.orgGroupId"]);
+    saw("CreateIncident");
+    let organization = pb::CreateOrganizationRequest {
+        name: "Subsidiary".into(),
+        parent_id: Some(seed.headquarters.clone()),
+    };
+    let status = r
+        .create_organization(app.with_token(&other, organization))
+        .await
+        .unwrap_err();
+    assert_eq!(crate::helpers::violations(&status), ["parentId"]);
+    saw("CreateOrganization");
+
+    // Names are the tenant's own: the same names make entries of this tenant.
+    let kind = pb::CreateIncidentTypeRequest {
+        name: "Misdirected Email".into(),
+    };
+    let kind = r
+        .create_incident_type(app.with_token(&other, kind))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(kind.id, seed.misdirected);
+    saw("CreateIncidentType");
+    let attribute = pb::CreateAttributeRequest {
+        name: seed.ticket.name.clone(),
+        r#type: Text.into(),
+        options: vec![],
+    };
+    let attribute = r
+        .create_attribute(app.with_token(&other, attribute))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(attribute.id, seed.ticket.id);
+    saw("CreateAttribute");
+    let assignee = pb::CreateAssigneeRequest {
+        name: "Alice".into(),
+        email: None,
+        r#type: 0,
+    };
+    let assignee = r
+        .create_assignee(app.with_token(&other, assignee))
+        .await
+        .unwrap()
+        .into_inner();
+    saw("CreateAssignee");
+
+    // Lists show this tenant's entries and nothing of the other's.
+    let organizations = r
+        .list_organizations(app.with_token(&other, pb::ListOrganizationsRequest {}))
+        .await;
+    assert!(organizations.unwrap().into_inner().organizations.is_empty());
+    saw("ListOrganizations");
+    let kinds = r
+        .list_incident_types(app.with_token(&other, pb::ListIncidentTypesRequest {}))
+        .await;
+    let mut kinds: Vec<(String, String)> = kinds
+        .unwrap()
+        .into_inner()
+        .incident_types
+        .into_iter()
+        .map(|t| (t.name, t.id))
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds[0], (kind.name, kind.id), "{kinds:?}");
+    assert_eq!(kinds.len(), 2, "its own type and Unknown: {kinds:?}");
+    assert_eq!(kinds[1].0, "Unknown");
+    saw("ListIncidentTypes");
+    let attributes = r
+        .list_attributes(app.with_token(&other, pb::ListAttributesRequest {}))
+        .await;
+    let attributes: Vec<String> = attributes
+        .unwrap()
+        .into_inner()
+        .attributes
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(attributes, [attribute.id]);
+    saw("ListAttributes");
+    let assignees = r
+        .list_assignees(app.with_token(&other, pb::ListAssigneesRequest {}))
+        .await;
+    let assignees: Vec<String> = assignees
+        .unwrap()
+        .into_inner()
+        .assignees
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(assignees, [assignee.id]);
+    saw("ListAssignees");
+    // The jurisdiction catalogue is ISO 3166, the same for every tenant.
+    let catalogue = r
+        .list_jurisdictions(app.with_token(&other, pb::ListJurisdictionsRequest { country_code: None }))
+        .await;
+    assert!(!catalogue.unwrap().into_inner().jurisdictions.is_empty());
+    saw("ListJurisdictions");
+
+    swept.sort();
+    assert_eq!(swept, every_rpc(), "every RPC is swept");
+    // And the first tenant's incident is as it was.
+    let stored = app.get(&incident.id).await.unwrap();
+    assert_eq!((stored.revision, stored.name), (incident.revision, incident.name));
+}
+
+#[tokio::test]
+async fn a_tenant_id_in_a_rest_body_is_ignored_for_the_tokens() {
+    let mut app = spawn_app().await;
+    let other_tenant = uuid::Uuid::now_v7();
+    let theirs = app.token_for(other_tenant, "INCIDENT INCIDENT_ADMIN");
+    let http = reqwest::Client::new();
+    let api = format!("{}/api/incident/v1", app.base_url);
+    let organization: serde_json::Value = http
+        .post(format!("{api}/reference/organizations"))
+        .bearer_auth(&theirs)
+        .json(&serde_json::json!({"name": "Their HQ"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let forged = serde_json::json!({
+        "name": "Filed as someone else",
+        "orgGroupId": organization["id"],
+        "tenantId": app.tenant_id,
+        "tenant_id": app.tenant_id,
+    });
+    let created = http
+        .post(format!("{api}/incidents"))
+        .bearer_auth(&theirs)
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let id: String = created.json().await.unwrap();
+    // The incident is the token's tenant's, and the named tenant does not see it.
+    assert_eq!(app.get(&id).await.unwrap_err().code(), Code::NotFound);
+    let mine = app.with_token(&theirs, pb::GetIncidentRequest { incident_id: id });
+    assert_eq!(
+        app.incidents.get_incident(mine).await.unwrap().into_inner().name,
+        "Filed as someone else"
+    );
 }
