@@ -3,6 +3,7 @@
 
 mod auth;
 mod helpers;
+mod hostile;
 mod incidents;
 mod limits;
 mod outage;

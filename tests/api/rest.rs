@@ -817,3 +817,92 @@ async fn a_failure_inside_is_500_without_its_cause_and_the_server_serves_on() {
     let shown = http.get(&format!("/incidents/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK, "reads still work: {shown:?}");
 }
+
+#[tokio::test]
+async fn hostile_bodies_are_400_naming_their_place_and_the_server_serves_on() {
+    let (_app, seed, http) = setup().await;
+    let id = http.create(minimal(&seed, "Untouched")).await;
+    let before = http.get(&format!("/incidents/{id}")).await.body;
+    let path = format!("/incidents/{id}");
+    let raw = |body: Vec<u8>| http.send_raw(Method::PUT, &path, "application/json", body);
+
+    let not_utf8 = raw(b"{\"name\": \"caf\xe9\"}".to_vec()).await;
+    assert_eq!(not_utf8.violations(), ["body"], "invalid UTF-8");
+    let deep = format!("{{\"name\": {}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep = raw(deep.into_bytes()).await;
+    assert_eq!(deep.violations(), ["name"], "100,000 levels of nesting");
+    let deep_objects = format!("{}{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+    assert_eq!(raw(deep_objects.into_bytes()).await.violations(), ["body"]);
+    let lone_surrogate = raw(br#"{"name": "\ud800"}"#.to_vec()).await;
+    assert_eq!(lone_surrogate.violations(), ["body"], "a lone surrogate");
+    assert!(lone_surrogate.description().contains("escape"), "{lone_surrogate:?}");
+    let byte_order_mark = raw(b"\xef\xbb\xbf{}".to_vec()).await;
+    assert_eq!(byte_order_mark.violations(), ["body"], "a byte order mark");
+
+    let body = |change: fn(&mut Value)| {
+        let mut body = minimal(&seed, "Valid");
+        change(&mut body);
+        body
+    };
+    let cases: [(&str, Value, &str); 8] = [
+        ("NUL in a name", body(|b| b["name"] = json!("a\u{0}b")), "name"),
+        (
+            "an escape in a name",
+            body(|b| b["name"] = json!("a\u{1b}[31mb")),
+            "name",
+        ),
+        (
+            "a number past f64",
+            json!({"name": "x", "orgGroupId": 1e308}),
+            "orgGroupId",
+        ),
+        (
+            "year 10000",
+            body(|b| b["deadline"] = json!("+10000-01-01T00:00:00Z")),
+            "deadline",
+        ),
+        (
+            "before year 1",
+            body(|b| b["deadline"] = json!("-0001-12-31T23:59:59Z")),
+            "deadline",
+        ),
+        (
+            "a leap second",
+            body(|b| b["deadline"] = json!("2016-12-31T23:59:60Z")),
+            "deadline",
+        ),
+        (
+            "a time without a zone",
+            body(|b| b["deadline"] = json!("2026-01-01T00:00:00")),
+            "deadline",
+        ),
+        (
+            "10,000 jurisdictions",
+            body(|b| b["jurisdictions"] = json!(vec![json!({"countryCode": "FRA"}); 10_000])),
+            "jurisdictions",
+        ),
+    ];
+    for (case, body, field) in cases {
+        let answer = http.put(&format!("/incidents/{id}"), body, &[]).await;
+        assert_eq!(answer.violations(), [field], "{case}");
+    }
+    let duplicate = raw(br#"{"name": "a", "name": "b"}"#.to_vec()).await;
+    assert_eq!(duplicate.violations(), ["body"], "a key twice");
+    assert!(duplicate.description().contains("duplicate field"), "{duplicate:?}");
+
+    // The ends of the time range are stored exactly.
+    let extremes = body(|b| {
+        b["dateOccurred"] = json!("0001-01-01T00:00:00Z");
+        b["deadline"] = json!("9999-12-31T23:59:59.999999Z");
+    });
+    let stored = http.put(&format!("/incidents/{id}"), extremes, &[]).await;
+    assert_eq!(stored.status, StatusCode::OK, "{stored:?}");
+    assert_eq!(stored.body["dateOccurred"], "0001-01-01T00:00:00Z");
+    assert_eq!(stored.body["deadline"], "9999-12-31T23:59:59.999999Z");
+    assert_ne!(stored.body, before);
+    assert_eq!(
+        http.get(&format!("/incidents/{id}")).await.body,
+        stored.body,
+        "nothing else was written"
+    );
+}
