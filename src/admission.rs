@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 
 use crate::{domain::Error, grpc, rest::ApiError};
 
-/// How much the server takes on.
+/// How much the server takes on, and how long it gives calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Calls served at once, gRPC and REST together; more are refused with
@@ -34,6 +34,8 @@ pub struct Limits {
     /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
     /// (REST: 504). A gRPC caller's shorter `grpc-timeout` applies as well.
     pub request_timeout: Duration,
+    /// How long calls in flight at shutdown may go on finishing.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -41,6 +43,7 @@ impl Default for Limits {
         Self {
             max_concurrent_calls: 256,
             request_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

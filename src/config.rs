@@ -76,6 +76,10 @@ pub struct Serve {
     /// (REST: 504). A gRPC caller's shorter grpc-timeout applies as well.
     #[arg(long, env = "INCIDENTD_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub request_timeout: std::time::Duration,
+    /// How long calls in flight at SIGTERM or Ctrl-C may go on finishing; new
+    /// connections are refused from the start, and the database is closed at the end.
+    #[arg(long, env = "INCIDENTD_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: std::time::Duration,
     #[command(flatten)]
     pub common: Common,
 }
@@ -91,6 +95,7 @@ impl Serve {
             limits: crate::Limits {
                 max_concurrent_calls: self.max_concurrent_calls.get(),
                 request_timeout: self.request_timeout,
+                shutdown_grace: self.shutdown_grace,
             },
             ..self.common.to_config()
         }

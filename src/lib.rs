@@ -38,8 +38,8 @@ use crate::{
 pub use admission::Limits;
 pub use service::RateLimit;
 
-/// How long in-flight calls may finish after shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long closing the database may take at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest request message or REST body accepted (tonic's default, stated here on purpose).
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The development signing key's file inside the data directory.
@@ -320,12 +320,17 @@ pub async fn serve(
         result = server => result?,
         _ = async {
             let _ = grace.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tokio::time::sleep(app.limits.shutdown_grace).await;
         } => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
     watcher.abort();
     maintenance.abort();
-    app.service.store().clone().close().await;
+    // Closing waits for connections in use; one still held by a call cut off
+    // above is abandoned, and the database rolls its transaction back.
+    let store = app.service.store().clone();
+    if tokio::time::timeout(CLOSE_TIMEOUT, store.close()).await.is_err() {
+        tracing::warn!("connections still in use were abandoned; their transactions roll back");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -65,6 +65,11 @@ impl TestDb {
         &self.url
     }
 
+    /// The data directory of a server on this database.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
@@ -211,6 +216,15 @@ pub async fn spawn_configured(db: TestDb, config: Config) -> TestApp {
     let server = tokio::spawn(incidentd::serve(app, listener, async move {
         let _ = stopped.await;
     }));
+    let mut app = connect_to(address, db).await;
+    app.stop = Some(stop);
+    app.server = Some(server);
+    app
+}
+
+/// Clients of a server already listening at `address` on `db`, for a new
+/// tenant; a server started elsewhere (another process) is not stopped by them.
+pub async fn connect_to(address: std::net::SocketAddr, db: TestDb) -> TestApp {
     let channel = Channel::from_shared(format!("http://{address}"))
         .expect("uri")
         .connect()
@@ -224,8 +238,8 @@ pub async fn spawn_configured(db: TestDb, config: Config) -> TestApp {
         channel,
         base_url: format!("http://{address}"),
         db,
-        stop: Some(stop),
-        server: Some(server),
+        stop: None,
+        server: None,
     }
 }
 

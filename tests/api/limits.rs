@@ -69,6 +69,7 @@ async fn calls_over_the_concurrency_limit_are_refused_at_once_and_every_call_is_
     let (mut app, id) = limited_app(Limits {
         max_concurrent_calls: LIMIT,
         request_timeout: Duration::from_secs(60),
+        ..Limits::default()
     })
     .await;
     let revision = app.get(&id).await.expect("get").revision;

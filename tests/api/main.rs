@@ -2,6 +2,7 @@
 //! database per test (SQLite, or PostgreSQL with INCIDENTD_TEST_POSTGRES_URL).
 
 mod auth;
+mod crash;
 mod helpers;
 mod hostile;
 mod incidents;

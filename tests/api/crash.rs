@@ -1,0 +1,330 @@
+//! The server as its own process: `kill -9` in the middle of concurrent writes
+//! loses no acknowledged write and leaves no gap in any history; SIGTERM stops
+//! accepting, lets the call in flight finish, closes the database and exits 0,
+//! and gives up on a call that outlasts the grace period.
+
+use std::{
+    net::SocketAddr,
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use incidentd::pb;
+use prost_types::{FieldMask, value::Kind};
+use tokio::{
+    process::{Child, Command},
+    task::JoinSet,
+};
+use tonic::{Request, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::helpers::{SECRET, TestApp, TestDb, connect_to};
+
+/// Concurrent writers, two to an incident.
+const WRITERS: usize = 8;
+/// Kill and restart cycles per test.
+const CRASHES: usize = 3;
+/// Updates acknowledged between one start and the next kill.
+const ACKS_PER_RUN: usize = 150;
+
+/// A port no one listens on now, kept across restarts so clients reconnect.
+fn free_address() -> SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    probe.local_addr().expect("address")
+}
+
+/// Starts `incidentd serve` on `db` at `address`, and waits until it serves.
+async fn start(db: &TestDb, address: SocketAddr, extra: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_incidentd"))
+        .arg("serve")
+        .args(["--listen", &address.to_string(), "--database-url", db.url()])
+        .arg("--data-dir")
+        .arg(db.dir())
+        .args(extra)
+        .env(
+            "INCIDENTD_AUTH_HS256_SECRET",
+            std::str::from_utf8(SECRET).expect("text"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server starts");
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("status") {
+            panic!("the server exited at start: {status}");
+        }
+        if serving(address).await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not serve within 30 s");
+}
+
+async fn serving(address: SocketAddr) -> bool {
+    let Ok(channel) = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+    else {
+        return false;
+    };
+    let request = HealthCheckRequest {
+        service: "incident.v1.IncidentService".into(),
+    };
+    let answer = HealthClient::new(channel).check(request).await;
+    answer.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving)
+}
+
+fn authorized<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {token}").parse().expect("ascii");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
+    pb::UpdateIncidentRequest {
+        incident_id: id.to_owned(),
+        incident: Some(pb::IncidentUpdate {
+            name: name.to_owned(),
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["name".into()],
+        }),
+        ..Default::default()
+    }
+}
+
+/// What a client was told was written.
+#[derive(Default)]
+struct Acknowledged {
+    /// (incident, revision, name) of each update answered OK.
+    updates: Vec<(String, i64, String)>,
+    /// (incident, name) of each create answered OK.
+    creates: Vec<(String, String)>,
+}
+
+/// Updates (and creates) from concurrent clients until the server is gone;
+/// `acks` counts what was acknowledged so far.
+async fn write_until_the_server_dies(
+    app: &TestApp,
+    ids: &[String],
+    organization: &str,
+    acks: Arc<AtomicUsize>,
+) -> JoinSet<Acknowledged> {
+    let token = app.token("INCIDENT");
+    let mut writers = JoinSet::new();
+    for writer in 0..WRITERS {
+        let (mut client, token, acks) = (app.incidents.clone(), token.clone(), acks.clone());
+        let id = ids[writer % ids.len()].clone();
+        writers.spawn(async move {
+            let mut acknowledged = Acknowledged::default();
+            for round in 0.. {
+                let name = format!("writer {writer} round {round} {}", uuid::Uuid::now_v7());
+                let Ok(answer) = client.update_incident(authorized(&token, rename(&id, &name))).await else {
+                    return acknowledged;
+                };
+                acknowledged
+                    .updates
+                    .push((id.clone(), answer.into_inner().revision, name));
+                acks.fetch_add(1, Ordering::SeqCst);
+            }
+            unreachable!()
+        });
+    }
+    let (mut client, acks, organization) = (app.incidents.clone(), acks.clone(), organization.to_owned());
+    writers.spawn(async move {
+        let mut acknowledged = Acknowledged::default();
+        loop {
+            let name = format!("created {}", uuid::Uuid::now_v7());
+            let create = pb::CreateIncidentRequest {
+                incident: Some(pb::IncidentCreate {
+                    name: name.clone(),
+                    org_group_id: organization.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let Ok(answer) = client.create_incident(authorized(&token, create)).await else {
+                return acknowledged;
+            };
+            acknowledged.creates.push((answer.into_inner().id, name));
+            acks.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    writers
+}
+
+fn name_set_by(revision: &pb::IncidentRevision) -> Option<&str> {
+    let change = revision.changes.iter().find(|c| c.field == "name")?;
+    match change.after.as_ref()?.kind.as_ref()? {
+        Kind::StringValue(name) => Some(name),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9_and_histories_have_no_gap() {
+    let db = TestDb::new().await;
+    let address = free_address();
+    let mut server = start(&db, address, &[]).await;
+    let mut app = connect_to(address, db).await;
+    let seed = app.seed().await;
+    let mut ids = Vec::new();
+    for n in 0..WRITERS / 2 {
+        ids.push(
+            app.create(seed.minimal(&format!("Crash {n}")))
+                .await
+                .expect("create")
+                .id,
+        );
+    }
+    let mut acknowledged = Acknowledged::default();
+    let mut lost_in_flight = 0;
+    for _ in 0..CRASHES {
+        let acks = Arc::new(AtomicUsize::new(0));
+        let mut writers = write_until_the_server_dies(&app, &ids, &seed.headquarters, acks.clone()).await;
+        while acks.load(Ordering::SeqCst) < ACKS_PER_RUN {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // SIGKILL, with calls in flight.
+        server.kill().await.expect("kill -9");
+        while let Some(writer) = writers.join_next().await {
+            let writer = writer.expect("writer");
+            acknowledged.updates.extend(writer.updates);
+            acknowledged.creates.extend(writer.creates);
+            lost_in_flight += 1;
+        }
+        server = start(&app.db, address, &[]).await;
+    }
+
+    for id in &ids {
+        let stored = app.get(id).await.expect("the incident");
+        let history = app.history(id).await;
+        let revisions: Vec<i64> = history.iter().rev().map(|r| r.revision).collect();
+        assert_eq!(
+            revisions,
+            (1..=stored.revision).collect::<Vec<_>>(),
+            "a gap in {id}'s history"
+        );
+        for (_, revision, name) in acknowledged.updates.iter().filter(|(of, ..)| of == id) {
+            let entry = &history[(stored.revision - revision) as usize];
+            assert_eq!(name_set_by(entry), Some(name.as_str()), "{id} revision {revision}");
+        }
+    }
+    for (id, name) in &acknowledged.creates {
+        assert_eq!(&app.get(id).await.expect("an acknowledged create").name, name);
+    }
+    // And the server serves on.
+    let stored = app.get(&ids[0]).await.unwrap();
+    let request = app.admin(rename(&ids[0], "After the crashes"));
+    let renamed = app
+        .incidents
+        .update_incident(request)
+        .await
+        .expect("serves")
+        .into_inner();
+    assert_eq!(renamed.revision, stored.revision + 1);
+    println!(
+        "kill -9 ×{CRASHES}: {} updates and {} creates acknowledged, all present; {lost_in_flight} calls cut off in flight; 0 lost",
+        acknowledged.updates.len(),
+        acknowledged.creates.len()
+    );
+    server.kill().await.expect("stop");
+}
+
+fn sigterm(server: &Child) {
+    let pid = server.id().expect("running").to_string();
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.expect("kill").success());
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_call_in_flight_finish_then_closes_the_database_and_exits_0() {
+    let db = TestDb::new().await;
+    let address = free_address();
+    let mut server = start(&db, address, &[]).await;
+    let mut app = connect_to(address, db).await;
+    let seed = app.seed().await;
+    let id = app.create(seed.minimal("In flight")).await.expect("create").id;
+
+    let lock = app.db.hold_writes().await;
+    let mut client = app.incidents.clone();
+    let request = app.admin(rename(&id, "Finished during shutdown"));
+    let in_flight = tokio::spawn(async move { client.update_incident(request).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&server);
+    // New connections are refused from the moment shutdown begins.
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(address).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the listener closes at SIGTERM");
+    assert!(
+        server.try_wait().expect("status").is_none(),
+        "still finishing the call in flight"
+    );
+    lock.release().await;
+
+    let answer = in_flight.await.expect("task").expect("the call in flight is answered");
+    assert_eq!(answer.into_inner().revision, 2);
+    let status = server.wait().await.expect("exit");
+    assert!(status.success(), "{status}");
+    if !app.db.is_postgres() {
+        // SQLite removes the write-ahead log when the last connection closes cleanly.
+        assert!(
+            !app.db.dir().join("incidents.db-wal").exists(),
+            "the database was closed"
+        );
+    }
+    let _server = start(&app.db, address, &[]).await;
+    assert_eq!(app.get(&id).await.expect("restarted").name, "Finished during shutdown");
+}
+
+#[tokio::test]
+async fn sigterm_gives_up_on_a_call_that_outlasts_the_grace_period() {
+    let db = TestDb::new().await;
+    let address = free_address();
+    let grace = ["--shutdown-grace", "500ms", "--request-timeout", "1h"];
+    let mut server = start(&db, address, &grace).await;
+    let mut app = connect_to(address, db).await;
+    let seed = app.seed().await;
+    let id = app.create(seed.minimal("Stuck")).await.expect("create").id;
+
+    let lock = app.db.hold_writes().await;
+    let mut client = app.incidents.clone();
+    let request = app.admin(rename(&id, "Never written"));
+    let in_flight = tokio::spawn(async move { client.update_incident(request).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&server);
+    // The process exits while the call is still held up by the lock (which
+    // SQLite would wait 10 s for, and PostgreSQL for ever).
+    let status = tokio::time::timeout(Duration::from_secs(8), server.wait())
+        .await
+        .expect("the server exits within the grace period and the time to close")
+        .expect("exit");
+    assert!(status.success(), "{status}");
+    assert!(
+        in_flight.await.expect("task").is_err(),
+        "the cut-off call is not acknowledged"
+    );
+    lock.release().await;
+    let _server = start(&app.db, address, &[]).await;
+    let stored = app.get(&id).await.expect("restarted");
+    assert_eq!(
+        (stored.revision, stored.name.as_str()),
+        (1, "Stuck"),
+        "nothing half-written"
+    );
+}
