@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod fuzz;
 pub mod grpc;
 pub mod pb;
 pub mod rest;

@@ -113,17 +113,7 @@ impl Service {
         request_id: &str,
     ) -> Result<Incident, Error> {
         self.admit(principal, allow::CREATE_INCIDENT)?;
-        let mut violations = Violations::new();
-        let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
-        let (body, create_only) = body.unzip();
-        let Some(mut input) = parse_body(&mut violations, body) else {
-            return Err(violations.into_error());
-        };
-        let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
-        if !violations.is_empty() {
-            violations.absorb(BODY, input.violations);
-            return Err(violations.into_error());
-        }
+        let (input, create_only, request) = parse_create(body, request_id)?;
         self.store
             .create_incident(principal, input, create_only, request)
             .await
@@ -138,47 +128,11 @@ impl Service {
 
     pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<Incident, Error> {
         self.admit(principal, allow::UPDATE_INCIDENT)?;
-        let UpdateRequest {
-            incident_id,
-            body,
-            etag,
-            update_mask,
-            request_id,
-        } = request;
-        let mut violations = Violations::new();
-        let id = violations.check("incidentId", parse_uuid(&incident_id));
-        let mask = match update_mask {
-            None => UpdateMask::All,
-            Some(paths) if paths.is_empty() => UpdateMask::nothing(),
-            Some(paths) => UpdateMask::parse(&mut violations, "updateMask", paths),
-        };
-        let etag = Some(etag).filter(|e| !e.is_empty());
-        let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
-        if body.is_none() {
-            violations.add(BODY, "is required");
-        }
-        match (id, body) {
-            (Some(id), Some(body)) if violations.is_empty() => {
-                let update = Update {
-                    body,
-                    mask,
-                    etag,
-                    request,
-                };
-                self.store
-                    .update_incident(principal, id, update)
-                    .await
-                    .map_err(|e| e.within(BODY))
-            }
-            (_, body) => {
-                // Without an incident to compare with, report what parsing of a
-                // whole body found; a partial one is checked with the incident.
-                if let (Some(body), UpdateMask::All) = (body, mask) {
-                    violations.absorb(BODY, IncidentInput::parse(body).violations);
-                }
-                Err(violations.into_error())
-            }
-        }
+        let (id, update) = parse_update(request)?;
+        self.store
+            .update_incident(principal, id, update)
+            .await
+            .map_err(|e| e.within(BODY))
     }
 
     pub async fn search_incidents(&self, principal: &Principal, fields: SearchFields) -> Result<SearchPage, Error> {
@@ -293,6 +247,72 @@ impl Service {
 }
 
 /// Parses the body if there is one; a missing body is a violation of its own.
+/// What a create can be told without the database: the request id, the body
+/// and its create-only fields. Violations of the body travel in the input, to
+/// be reported with those found against the tenant's reference data.
+pub fn parse_create(
+    body: Option<(IncidentFields, CreateOnlyFields)>,
+    request_id: &str,
+) -> Result<(IncidentInput, CreateOnly, Option<RequestKey>), Error> {
+    let mut violations = Violations::new();
+    let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
+    let (body, create_only) = body.unzip();
+    let Some(mut input) = parse_body(&mut violations, body) else {
+        return Err(violations.into_error());
+    };
+    let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
+    if !violations.is_empty() {
+        violations.absorb(BODY, input.violations);
+        return Err(violations.into_error());
+    }
+    Ok((input, create_only, request))
+}
+
+/// What an update can be told without the database: the id, the mask, the
+/// etag and the request id. The body is checked once the incident is read
+/// (a partial one completes it), but a whole body that cannot be applied is
+/// reported with the rest.
+pub fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
+    let UpdateRequest {
+        incident_id,
+        body,
+        etag,
+        update_mask,
+        request_id,
+    } = request;
+    let mut violations = Violations::new();
+    let id = violations.check("incidentId", parse_uuid(&incident_id));
+    let mask = match update_mask {
+        None => UpdateMask::All,
+        Some(paths) if paths.is_empty() => UpdateMask::nothing(),
+        Some(paths) => UpdateMask::parse(&mut violations, "updateMask", paths),
+    };
+    let etag = Some(etag).filter(|e| !e.is_empty());
+    let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
+    if body.is_none() {
+        violations.add(BODY, "is required");
+    }
+    match (id, body) {
+        (Some(id), Some(body)) if violations.is_empty() => Ok((
+            id,
+            Update {
+                body,
+                mask,
+                etag,
+                request,
+            },
+        )),
+        (_, body) => {
+            // Without an incident to compare with, report what parsing of a
+            // whole body found; a partial one is checked with the incident.
+            if let (Some(body), UpdateMask::All) = (body, mask) {
+                violations.absorb(BODY, IncidentInput::parse(body).violations);
+            }
+            Err(violations.into_error())
+        }
+    }
+}
+
 fn parse_body(violations: &mut Violations, body: Option<IncidentFields>) -> Option<IncidentInput> {
     if body.is_none() {
         violations.add(BODY, "is required");

@@ -20,6 +20,7 @@ use crate::{
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
     },
     pb,
+    service::UpdateRequest,
 };
 
 /// The original name of a proto enum value; `None` when unset (0), the number
@@ -99,6 +100,25 @@ impl From<pb::IncidentUpdate> for IncidentFields {
 }
 
 /// The create body: the editable body plus the create-only fields.
+/// An update as the use case takes it.
+pub fn update_request(request: pb::UpdateIncidentRequest) -> UpdateRequest {
+    let pb::UpdateIncidentRequest {
+        incident_id,
+        incident,
+        etag,
+        update_mask,
+        request_id,
+    } = request;
+    UpdateRequest {
+        incident_id,
+        body: incident.map(Into::into),
+        etag,
+        // An empty mask, like none, replaces the whole body.
+        update_mask: update_mask.map(|mask| mask.paths).filter(|paths| !paths.is_empty()),
+        request_id,
+    }
+}
+
 pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, CreateOnlyFields) {
     let pb::IncidentCreate {
         name,

@@ -1,7 +1,7 @@
 //! The gRPC transport: verify the token, translate the request, call the use
 //! case, translate the answer or the error. No rule lives here.
 
-mod convert;
+pub(crate) mod convert;
 mod status;
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     auth::{Principal, Verifier},
     pb,
-    service::{Service, UpdateRequest},
+    service::Service,
 };
 pub use status::to_status;
 
@@ -67,21 +67,7 @@ impl pb::incident_service_server::IncidentService for Api {
 
     async fn update_incident(&self, request: Request<pb::UpdateIncidentRequest>) -> Answer<pb::Incident> {
         let principal = self.principal(&request)?;
-        let pb::UpdateIncidentRequest {
-            incident_id,
-            incident,
-            etag,
-            update_mask,
-            request_id,
-        } = request.into_inner();
-        let update = UpdateRequest {
-            incident_id,
-            body: incident.map(Into::into),
-            etag,
-            // An empty mask, like none, replaces the whole body.
-            update_mask: update_mask.map(|mask| mask.paths).filter(|paths| !paths.is_empty()),
-            request_id,
-        };
+        let update = convert::update_request(request.into_inner());
         answer(self.service.update_incident(&principal, update).await)
     }
 

@@ -3,9 +3,9 @@
 //! the request apart, calls the same use case as the gRPC service and shows the
 //! answer; no rule lives here. The OpenAPI document is built from these handlers.
 
-mod dto;
+pub(crate) mod dto;
 mod error;
-mod extract;
+pub(crate) mod extract;
 
 use std::sync::Arc;
 
@@ -360,7 +360,7 @@ async fn patch_incident(
 
 /// The field mask and the body a merge patch stands for: each key is a field to
 /// replace, and each key of `attributeValues` an attribute.
-fn merge_patch(patch: Map<String, Value>) -> (Vec<String>, Map<String, Value>) {
+pub(crate) fn merge_patch(patch: Map<String, Value>) -> (Vec<String>, Map<String, Value>) {
     let mut paths = Vec::new();
     let mut body = Map::new();
     for (key, value) in patch {
