@@ -29,7 +29,7 @@ use crate::{domain::Error, grpc, rest::ApiError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Calls served at once, gRPC and REST together; more are refused with
-    /// RESOURCE_EXHAUSTED (REST: 503).
+    /// UNAVAILABLE (REST: 503), reason OVERLOADED.
     pub max_concurrent_calls: usize,
     /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
     /// (REST: 504). A gRPC caller's shorter `grpc-timeout` applies as well.

@@ -64,7 +64,7 @@ pub struct Serve {
     )]
     pub rate_limit_burst: Option<NonZeroU32>,
     /// Calls served at once, gRPC and REST together (health probes aside); more
-    /// are refused at once with RESOURCE_EXHAUSTED (REST: 503), not queued.
+    /// are refused at once with UNAVAILABLE (REST: 503), not queued.
     #[arg(
         long,
         env = "INCIDENTD_MAX_CONCURRENT_CALLS",

@@ -112,7 +112,7 @@ pub enum Error {
     #[error("this tenant is over its rate of calls; retry in {} ms", .retry_after.as_millis().max(1))]
     RateLimited { retry_after: std::time::Duration },
     /// The server is serving as many calls at once as it takes: refused at once
-    /// rather than queued.
+    /// rather than queued, before anything was done.
     #[error("the server is serving as many calls as it takes at once; retry shortly")]
     Overloaded,
     /// The call ran past the server's time limit and was stopped. A write may

@@ -51,12 +51,9 @@ pub fn to_status(error: Error) -> Status {
             details.set_retry_info(Some(retry_after));
             (Code::ResourceExhausted, message)
         }
-        Error::Overloaded => {
-            details.set_retry_info(Some(RETRY_SHORTLY));
-            (Code::ResourceExhausted, message)
-        }
         Error::TimedOut { .. } => (Code::DeadlineExceeded, message),
-        Error::Unavailable => {
+        // Nothing was done: safe to retry, as retry policies do for UNAVAILABLE.
+        Error::Overloaded | Error::Unavailable => {
             details.set_retry_info(Some(RETRY_SHORTLY));
             (Code::Unavailable, message)
         }

@@ -90,7 +90,7 @@ async fn calls_over_the_concurrency_limit_are_refused_at_once_and_every_call_is_
             .expect("a call")
             .expect("the call's task")
             .expect_err("nothing is written while the lock is held");
-        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
         assert_eq!(reason(&status), "OVERLOADED");
         let wait = status
             .get_error_details()
