@@ -1,14 +1,15 @@
 //! The server as its own process: `kill -9` in the middle of concurrent writes
 //! loses no acknowledged write and leaves no gap in any history; SIGTERM stops
 //! accepting, lets the call in flight finish, closes the database and exits 0,
-//! and gives up on a call that outlasts the grace period.
+//! and gives up on a call that outlasts the grace period; a flood of calls far
+//! over the concurrency limit is answered call by call, in bounded memory.
 
 use std::{
     net::SocketAddr,
     process::Stdio,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -21,6 +22,7 @@ use tokio::{
 };
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_types::StatusExt;
 
 use crate::helpers::{SECRET, TestApp, TestDb, connect_to};
 
@@ -109,27 +111,36 @@ struct Acknowledged {
     updates: Vec<(String, i64, String)>,
     /// (incident, name) of each create answered OK.
     creates: Vec<(String, String)>,
+    /// The answers of calls the kill cut off.
+    cut_off: Vec<tonic::Status>,
 }
 
 /// Updates (and creates) from concurrent clients until the server is gone;
-/// `acks` counts what was acknowledged so far.
+/// `acks` counts what was acknowledged so far. A refusal before `killed` is set
+/// (a "database is locked", say) fails the test.
 async fn write_until_the_server_dies(
     app: &TestApp,
     ids: &[String],
     organization: &str,
     acks: Arc<AtomicUsize>,
+    killed: Arc<AtomicBool>,
 ) -> JoinSet<Acknowledged> {
     let token = app.token("INCIDENT");
     let mut writers = JoinSet::new();
     for writer in 0..WRITERS {
-        let (mut client, token, acks) = (app.incidents.clone(), token.clone(), acks.clone());
+        let (mut client, token, acks, killed) = (app.incidents.clone(), token.clone(), acks.clone(), killed.clone());
         let id = ids[writer % ids.len()].clone();
         writers.spawn(async move {
             let mut acknowledged = Acknowledged::default();
             for round in 0.. {
                 let name = format!("writer {writer} round {round} {}", uuid::Uuid::now_v7());
-                let Ok(answer) = client.update_incident(authorized(&token, rename(&id, &name))).await else {
-                    return acknowledged;
+                let answer = match client.update_incident(authorized(&token, rename(&id, &name))).await {
+                    Ok(answer) => answer,
+                    Err(status) if killed.load(Ordering::SeqCst) => {
+                        acknowledged.cut_off.push(status);
+                        return acknowledged;
+                    }
+                    Err(status) => panic!("refused while the server was up: {status:?}"),
                 };
                 acknowledged
                     .updates
@@ -152,8 +163,13 @@ async fn write_until_the_server_dies(
                 }),
                 ..Default::default()
             };
-            let Ok(answer) = client.create_incident(authorized(&token, create)).await else {
-                return acknowledged;
+            let answer = match client.create_incident(authorized(&token, create)).await {
+                Ok(answer) => answer,
+                Err(status) if killed.load(Ordering::SeqCst) => {
+                    acknowledged.cut_off.push(status);
+                    return acknowledged;
+                }
+                Err(status) => panic!("refused while the server was up: {status:?}"),
             };
             acknowledged.creates.push((answer.into_inner().id, name));
             acks.fetch_add(1, Ordering::SeqCst);
@@ -187,20 +203,23 @@ async fn every_acknowledged_write_survives_kill_9_and_histories_have_no_gap() {
         );
     }
     let mut acknowledged = Acknowledged::default();
-    let mut lost_in_flight = 0;
+    let mut cut_off = Vec::new();
     for _ in 0..CRASHES {
         let acks = Arc::new(AtomicUsize::new(0));
-        let mut writers = write_until_the_server_dies(&app, &ids, &seed.headquarters, acks.clone()).await;
+        let killed = Arc::new(AtomicBool::new(false));
+        let mut writers =
+            write_until_the_server_dies(&app, &ids, &seed.headquarters, acks.clone(), killed.clone()).await;
         while acks.load(Ordering::SeqCst) < ACKS_PER_RUN {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // SIGKILL, with calls in flight.
+        killed.store(true, Ordering::SeqCst);
         server.kill().await.expect("kill -9");
         while let Some(writer) = writers.join_next().await {
-            let writer = writer.expect("writer");
+            let writer = writer.expect("a writer (it panics if refused while the server was up)");
             acknowledged.updates.extend(writer.updates);
             acknowledged.creates.extend(writer.creates);
-            lost_in_flight += 1;
+            cut_off.extend(writer.cut_off);
         }
         server = start(&app.db, address, &[]).await;
     }
@@ -233,9 +252,16 @@ async fn every_acknowledged_write_survives_kill_9_and_histories_have_no_gap() {
         .into_inner();
     assert_eq!(renamed.revision, stored.revision + 1);
     println!(
-        "kill -9 ×{CRASHES}: {} updates and {} creates acknowledged, all present; {lost_in_flight} calls cut off in flight; 0 lost",
+        "kill -9 ×{CRASHES}: {} updates and {} creates acknowledged, all present; {} calls cut off; 0 lost",
         acknowledged.updates.len(),
-        acknowledged.creates.len()
+        acknowledged.creates.len(),
+        cut_off.len()
+    );
+    // Cut off means the connection went: none is an answer of the server (every
+    // one of which carries ErrorInfo).
+    assert!(
+        cut_off.iter().all(|s| s.get_error_details().error_info().is_none()),
+        "{cut_off:?}"
     );
     server.kill().await.expect("stop");
 }
@@ -326,5 +352,89 @@ async fn sigterm_gives_up_on_a_call_that_outlasts_the_grace_period() {
         (stored.revision, stored.name.as_str()),
         (1, "Stuck"),
         "nothing half-written"
+    );
+}
+
+/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn memory_kib(server: &Child, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id().expect("running"))).expect("status");
+    let line = status.lines().find(|l| l.starts_with(field)).expect("the field");
+    line.split_whitespace().nth(1).expect("a number").parse().expect("KiB")
+}
+
+#[tokio::test]
+async fn a_flood_far_over_the_limit_is_answered_call_by_call_in_bounded_memory() {
+    const LIMIT: usize = 16;
+    const FLOOD: usize = 5_000;
+    const CONNECTIONS: usize = 20;
+    let db = TestDb::new().await;
+    let address = free_address();
+    let server = start(&db, address, &["--max-concurrent-calls", &LIMIT.to_string()]).await;
+    let mut app = connect_to(address, db).await;
+    let seed = app.seed().await;
+    let id = app.create(seed.minimal("Flooded")).await.expect("create").id;
+    for n in 0..50 {
+        let request = app.admin(rename(&id, &format!("Warm-up {n}")));
+        app.incidents.update_incident(request).await.expect("warm-up");
+    }
+    let before = memory_kib(&server, "VmRSS:");
+    let revision = app.get(&id).await.expect("get").revision;
+
+    let lock = app.db.hold_writes().await;
+    let token = app.token("INCIDENT");
+    let mut channels = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("uri")
+            .connect()
+            .await;
+        channels.push(pb::incident_service_client::IncidentServiceClient::new(
+            channel.expect("connect"),
+        ));
+    }
+    let mut calls = JoinSet::new();
+    for n in 0..FLOOD {
+        let mut client = channels[n % CONNECTIONS].clone();
+        let request = authorized(&token, rename(&id, &format!("Flood {n}")));
+        calls.spawn(async move { client.update_incident(request).await });
+    }
+    // With the writes held, every call over the limit is answered meanwhile.
+    for _ in 0..FLOOD - LIMIT {
+        let status = calls
+            .join_next()
+            .await
+            .expect("a call")
+            .expect("task")
+            .expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert_eq!(
+            status.get_error_details().error_info().expect("ErrorInfo").reason,
+            "OVERLOADED"
+        );
+    }
+    let peak = memory_kib(&server, "VmHWM:");
+    lock.release().await;
+    let mut served = 0;
+    while let Some(call) = calls.join_next().await {
+        call.expect("task").expect("an admitted call is served");
+        served += 1;
+    }
+    assert_eq!(served, LIMIT);
+    let stored = app.get(&id).await.expect("serves normally afterwards");
+    assert_eq!(
+        stored.revision,
+        revision + LIMIT as i64,
+        "exactly the admitted calls were written"
+    );
+    println!(
+        "flood: {FLOOD} calls over {CONNECTIONS} connections at a limit of {LIMIT}: {} refused, {served} served, 0 lost; \
+         server RSS {} MiB before, peak {} MiB",
+        FLOOD - served,
+        before / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak < before + 64 * 1024,
+        "the flood grew the server from {before} KiB to {peak} KiB"
     );
 }

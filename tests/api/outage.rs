@@ -68,7 +68,12 @@ async fn an_unreachable_database_is_unavailable_until_it_returns() {
     let created = app.create(seed.minimal("Before the outage")).await.unwrap();
 
     proxy.set_cut(true);
-    let status = app.get(&created.id).await.unwrap_err();
+    // Answered within the caller's deadline (past it, the answer would be CANCELLED).
+    let mut request = app.admin(pb::GetIncidentRequest {
+        incident_id: created.id.clone(),
+    });
+    request.set_timeout(Duration::from_secs(8));
+    let status = app.incidents.get_incident(request).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert_eq!(reason(&status), "DATABASE_UNAVAILABLE");
     assert!(
