@@ -95,9 +95,15 @@ enum Refusals {
     /// `Retry-After` seconds.
     #[response(status = 429)]
     TooManyRequests(ErrorBody),
-    /// The database is unavailable; retry after `Retry-After` seconds.
+    /// The database is unavailable (`DATABASE_UNAVAILABLE`), or the server is
+    /// serving as many calls as it takes (`OVERLOADED`); retry after
+    /// `Retry-After` seconds.
     #[response(status = 503)]
     Unavailable(ErrorBody),
+    /// The call ran past the server's time limit and was stopped
+    /// (`DEADLINE_EXCEEDED`); retry with the same `Idempotency-Key`.
+    #[response(status = 504)]
+    Timeout(ErrorBody),
     /// Something failed inside; the log has the cause.
     #[response(status = 500)]
     Internal(ErrorBody),
