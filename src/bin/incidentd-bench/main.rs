@@ -3,6 +3,10 @@
 //! `incidentd-bench search --incidents 1000000` loads a synthetic register into one
 //! tenant, starts the server and measures SearchIncidents: a selective filter, a
 //! full-text term, the first page by createdDate, and page 50 by token.
+//!
+//! `incidentd-bench update` drives UpdateIncident from concurrent clients against
+//! the server in a process of its own, beside its gRPC and storage floors (see
+//! `update.rs`).
 
 use std::{
     path::PathBuf,
@@ -29,6 +33,8 @@ use tokio::{net::TcpListener, sync::oneshot};
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
 
+mod update;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks of incidentd over real gRPC")]
 struct Cli {
@@ -40,6 +46,15 @@ struct Cli {
 enum Command {
     /// Loads a synthetic register and measures SearchIncidents.
     Search(SearchArgs),
+    /// Drives UpdateIncident (or a mix with GetIncident and CreateIncident) from
+    /// concurrent clients, beside the gRPC and storage floors.
+    Update(update::UpdateArgs),
+    /// The server, in a process of its own (started by `update`).
+    #[command(hide = true)]
+    ServeChild(update::ChildArgs),
+    /// The gRPC floor's bare service (started by `update`).
+    #[command(hide = true)]
+    EchoChild(update::EchoArgs),
 }
 
 #[derive(Args)]
@@ -78,6 +93,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Search(args) => search(args).await,
+        Command::Update(args) => update::update(args).await,
+        Command::ServeChild(args) => update::serve_child(args).await,
+        Command::EchoChild(args) => update::echo_child(args).await,
     }
 }
 
@@ -282,11 +300,18 @@ struct Figures {
 
 impl Figures {
     fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.millis.clone();
-        sorted.sort_by(f64::total_cmp);
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        sorted[rank.saturating_sub(1).min(sorted.len() - 1)]
+        percentile(&mut self.millis.clone(), p)
     }
+}
+
+/// The `p`th percentile (nearest rank) of `values`; 0 when there are none.
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.saturating_sub(1).min(values.len() - 1)]
 }
 
 async fn timed(
