@@ -65,6 +65,10 @@ pub struct UpdateArgs {
     /// measured for `update` alone.
     #[arg(long, value_delimiter = ',', default_value = "update")]
     operations: Vec<Operation>,
+    /// Calls per second of all clients together, evenly paced (an open load, for
+    /// latency below saturation). Default: each client calls again at once.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Tenants the incidents and clients are spread over.
     #[arg(long, default_value_t = 1)]
     tenants: usize,
@@ -455,23 +459,38 @@ struct Client {
 }
 
 /// Runs `call` from `clients.len()` concurrent tasks for `warmup`, then counts
-/// for `duration`.
-async fn drive<C, F, Fut>(clients: Vec<C>, warmup: Duration, duration: Duration, call: F) -> Run
+/// for `duration`; with a `rate`, the calls of all clients together are paced
+/// to it, each at its scheduled time (and timed from it, so a late start counts).
+async fn drive<C, F, Fut>(clients: Vec<C>, pace: Pace, call: F) -> Run
 where
     C: Send + 'static,
     F: Fn(C) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = (C, Operation, Result<(), String>)> + Send,
 {
+    let Pace { warmup, duration, rate } = pace;
     let counting = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = JoinSet::new();
-    for client in clients {
+    let interval = rate.map(|rate| Duration::from_secs_f64(clients.len() as f64 / rate));
+    let begin = tokio::time::Instant::now();
+    let count = clients.len() as f64;
+    for (c, client) in clients.into_iter().enumerate() {
         let (call, counting, stop) = (call.clone(), counting.clone(), stop.clone());
+        // Clients take turns evenly within each interval.
+        let mut next = interval.map(|every| begin + every.mul_f64(c as f64 / count));
         tasks.spawn(async move {
             let mut run = Run::default();
             let mut client = client;
             while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
+                let started = match (next.as_mut(), interval) {
+                    (Some(at), Some(every)) => {
+                        tokio::time::sleep_until(*at).await;
+                        let scheduled = at.into_std();
+                        *at += every;
+                        scheduled
+                    }
+                    _ => Instant::now(),
+                };
                 let (back, operation, result) = call(client).await;
                 client = back;
                 let millis = started.elapsed().as_secs_f64() * 1000.0;
@@ -505,6 +524,24 @@ where
         total.errors.extend(run.errors);
     }
     total
+}
+
+/// How long to warm up and measure, and at which rate.
+#[derive(Clone, Copy)]
+struct Pace {
+    warmup: Duration,
+    duration: Duration,
+    rate: Option<f64>,
+}
+
+impl UpdateArgs {
+    fn pace(&self) -> Pace {
+        Pace {
+            warmup: self.warmup,
+            duration: self.duration,
+            rate: self.rate,
+        }
+    }
 }
 
 /// CPU seconds and resident memory of a process, from /proc.
@@ -565,7 +602,7 @@ async fn measure_service(
     let sampler = sample_memory(pid, stop.clone());
     let cpu_before = cpu_seconds(pid);
     let cpu_started = Instant::now();
-    let run = drive(clients, args.warmup, args.duration, move |mut client: Client| {
+    let run = drive(clients, args.pace(), move |mut client: Client| {
         let (mut incidents, operations) = (incidents.clone(), operations.clone());
         async move {
             let operation = operations[client.n as usize % operations.len()];
@@ -691,7 +728,7 @@ async fn grpc_floor(args: &UpdateArgs, clients: Vec<Client>, answer: &pb::Incide
     .await?;
     let channel = wait_for(address).await?;
     let grpc = tonic::client::Grpc::new(channel);
-    let run = drive(clients, args.warmup, args.duration, move |mut client: Client| {
+    let run = drive(clients, args.pace(), move |mut client: Client| {
         let mut grpc = grpc.clone();
         async move {
             client.n += 1;
@@ -761,26 +798,21 @@ async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> an
             round: 0,
         });
     }
-    let run = drive(
-        replayers,
-        args.warmup,
-        args.duration,
-        |mut replayer: Replayer| async move {
-            let slot = replayer.next % replayer.updates.len();
-            replayer.next += 1;
-            if slot == 0 {
-                replayer.round += 1;
-            }
-            let (statements, revision) = &replayer.updates[slot];
-            let shifted = with_revision(statements, *revision, *revision + replayer.round);
-            let result = replayer
-                .store
-                .replay(replayer.tenant_id, &shifted)
-                .await
-                .map_err(|e| e.to_string());
-            (replayer, Operation::Update, result)
-        },
-    )
+    let run = drive(replayers, args.pace(), |mut replayer: Replayer| async move {
+        let slot = replayer.next % replayer.updates.len();
+        replayer.next += 1;
+        if slot == 0 {
+            replayer.round += 1;
+        }
+        let (statements, revision) = &replayer.updates[slot];
+        let shifted = with_revision(statements, *revision, *revision + replayer.round);
+        let result = replayer
+            .store
+            .replay(replayer.tenant_id, &shifted)
+            .await
+            .map_err(|e| e.to_string());
+        (replayer, Operation::Update, result)
+    })
     .await;
     Ok((run, statements_per_update))
 }
