@@ -92,10 +92,16 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    // Checkpoints run beside the writers (`checkpoint_now_and_then`),
+                    // not inside whichever commit crosses the limit.
+                    .pragma("wal_autocheckpoint", "0")
             });
         let sqlite = url.starts_with("sqlite:");
         options.max_connections(if sqlite { 8 } else { 16 });
         let db = Database::connect(options).await?;
+        if sqlite {
+            tokio::spawn(checkpoint_now_and_then(db.clone()));
+        }
         Ok(Self {
             db,
             writer: sqlite.then(|| Arc::new(AsyncMutex::new(()))),
@@ -316,6 +322,25 @@ fn is_unavailable(error: &DbErr) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// How often the SQLite write-ahead log is copied back into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies the SQLite write-ahead log back into the database every so often,
+/// beside the writers (PASSIVE: it waits for no one), until the pool closes.
+/// Left to SQLite, the commit that crosses 1,000 pages of log would do it,
+/// syncing the database file while its caller waits.
+async fn checkpoint_now_and_then(db: DatabaseConnection) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        match db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            Ok(_) => {}
+            Err(DbErr::ConnectionAcquire(_)) => return,
+            Err(error) if is_unavailable(&error) && db.ping().await.is_err() => return,
+            Err(error) => tracing::warn!(%error, "checkpointing the write-ahead log"),
+        }
     }
 }
 
