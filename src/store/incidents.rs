@@ -19,7 +19,7 @@ use super::{
     insert_rows,
     load::{Lock, load_incident, load_reference},
     now,
-    search::index_documents,
+    search::{Indexed, index_documents},
 };
 use crate::{
     auth::Principal,
@@ -80,7 +80,7 @@ impl Store {
             .map_err(db_error)?;
         insert_children(txn, std::slice::from_ref(&incident)).await?;
         insert_links(txn, &incident).await?;
-        index_documents(txn, std::slice::from_ref(&incident)).await?;
+        index_documents(txn, std::slice::from_ref(&incident), Indexed::New).await?;
         let request_id = request.as_ref().map(|key| key.id);
         append_revision(txn, &incident, principal, request_id, &changes(None, &incident)).await?;
         if let Some(key) = &request {
@@ -123,7 +123,7 @@ impl Store {
             .map(|i| revision_row(i, actor, None, &changes(None, i)))
             .collect::<Result<_, _>>()?;
         insert_rows(txn, revisions).await?;
-        index_documents(txn, &incidents).await?;
+        index_documents(txn, &incidents, Indexed::New).await?;
         write.commit().await
     }
 
@@ -205,7 +205,7 @@ impl Store {
             }
             delete_children(txn, tenant_id, id).await?;
             insert_children(txn, std::slice::from_ref(&updated)).await?;
-            index_documents(txn, std::slice::from_ref(&updated)).await?;
+            index_documents(txn, std::slice::from_ref(&updated), Indexed::Before).await?;
             let request_id = request.as_ref().map(|key| key.id);
             append_revision(txn, &updated, principal, request_id, &changed).await?;
             updated

@@ -23,9 +23,21 @@ use crate::domain::{
 /// index: sorting a few thousand rows beats testing a million.
 const SORT_MATCHES_BELOW: u64 = 5_000;
 
+/// Whether the incidents being indexed are new (SQLite then first gives each
+/// its row id in `incident_search`) or were indexed before.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Indexed {
+    New,
+    Before,
+}
+
 /// Writes the full-text documents of `incidents`, replacing the ones they had, a
 /// few hundred per statement.
-pub(super) async fn index_documents(txn: &impl ConnectionTrait, incidents: &[Incident]) -> Result<(), Error> {
+pub(super) async fn index_documents(
+    txn: &impl ConnectionTrait,
+    incidents: &[Incident],
+    indexed: Indexed,
+) -> Result<(), Error> {
     let backend = txn.get_database_backend();
     for batch in incidents.chunks(ROWS_PER_INSERT) {
         let keys = || batch.iter().flat_map(|i| [Value::from(i.tenant_id), Value::from(i.id)]);
@@ -50,16 +62,18 @@ pub(super) async fn index_documents(txn: &impl ConnectionTrait, incidents: &[Inc
                 ),
                 documents(),
             )],
-            _ => vec![
-                Statement::from_sql_and_values(
-                    backend,
-                    format!(
-                        "INSERT INTO incident_search (tenant_id, incident_id) VALUES {} ON CONFLICT DO NOTHING",
-                        value_rows(backend, batch.len(), |[tenant, id]| format!("({tenant}, {id})"))
-                    ),
-                    keys(),
-                ),
-                Statement::from_sql_and_values(
+            _ => [
+                (indexed == Indexed::New).then(|| {
+                    Statement::from_sql_and_values(
+                        backend,
+                        format!(
+                            "INSERT INTO incident_search (tenant_id, incident_id) VALUES {} ON CONFLICT DO NOTHING",
+                            value_rows(backend, batch.len(), |[tenant, id]| format!("({tenant}, {id})"))
+                        ),
+                        keys(),
+                    )
+                }),
+                Some(Statement::from_sql_and_values(
                     backend,
                     format!(
                         "INSERT OR REPLACE INTO incident_fts (rowid, document) \
@@ -70,8 +84,11 @@ pub(super) async fn index_documents(txn: &impl ConnectionTrait, incidents: &[Inc
                         })
                     ),
                     documents(),
-                ),
-            ],
+                )),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         };
         for statement in statements {
             txn.execute_raw(statement).await.map_err(db_error)?;
