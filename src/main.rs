@@ -55,6 +55,10 @@ struct TokenArgs {
     common: config::Common,
 }
 
+/// mimalloc: the service allocates many small, short-lived values per call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -86,6 +86,10 @@ const RARE_WORD: &str = "zephyrine";
 const BATCH: usize = 10_000;
 const SECRET: &[u8] = b"incidentd-bench-secret-of-32-bytes-or-more";
 
+/// mimalloc: the service allocates many small, short-lived values per call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
