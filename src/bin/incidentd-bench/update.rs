@@ -1077,7 +1077,14 @@ fn report(
         );
     }
     if service.run.millis.len() > 1 {
-        println!("by operation: {}", figures["service_by_operation"]);
+        for (operation, f) in figures["service_by_operation"].as_object().into_iter().flatten() {
+            println!(
+                "  {operation}: {} calls, p50 {:.2} ms, p99 {:.2} ms",
+                f["calls"],
+                f["p50_ms"].as_f64().unwrap_or(0.0),
+                f["p99_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
     }
     println!(
         "server: {:.2} cores busy; resident memory {:.1}–{:.1} MiB after the warm-up (peak {:.1} MiB)",
