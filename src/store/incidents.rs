@@ -1,7 +1,5 @@
 //! Incidents: create, read and update, each in one transaction.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
@@ -57,7 +55,7 @@ impl Store {
         {
             return Ok(*answer);
         }
-        let reference = load_reference(txn, tenant_id, &input, HashSet::new()).await?;
+        let reference = load_reference(txn, tenant_id, &input, None).await?;
         let draft = resolve(input, reference)?;
         let number = next_number(txn, tenant_id).await?;
         let at = now();
@@ -174,7 +172,7 @@ impl Store {
             });
         }
         let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
-        let reference = load_reference(txn, tenant_id, &input, current.chosen_options()).await?;
+        let reference = load_reference(txn, tenant_id, &input, Some(&current)).await?;
         let updated = resolve(input, reference)?.into_incident(Record {
             updated_at: later_than(current.updated_at),
             revision: current.revision + 1,
@@ -226,13 +224,11 @@ impl Store {
     async fn refuse(&self, tenant_id: Uuid, input: IncidentInput, incident_id: Option<Uuid>) -> Error {
         let checked = async {
             let txn = self.read().await?;
-            let chosen = match incident_id {
-                Some(id) => load_incident(&txn, tenant_id, id, Lock::None)
-                    .await?
-                    .map(|i| i.chosen_options()),
+            let current = match incident_id {
+                Some(id) => load_incident(&txn, tenant_id, id, Lock::None).await?,
                 None => None,
             };
-            let reference = load_reference(&txn, tenant_id, &input, chosen.unwrap_or_default()).await?;
+            let reference = load_reference(&txn, tenant_id, &input, current.as_ref()).await?;
             txn.commit().await.map_err(db_error)?;
             Ok::<_, Error>(reference)
         };

@@ -20,21 +20,27 @@ use crate::domain::{
     input::IncidentInput,
     inventory::InventoryLinks,
     jurisdiction::{self, Jurisdiction},
-    reference::IncidentType,
+    reference::{Assignee, IncidentType},
     resolve::ReferenceSnapshot,
     text::name_key,
 };
 
-/// Loads exactly the reference data `input` names.
+/// Loads exactly the reference data `input` names. When it updates `current`
+/// (read in the same transaction), what `current` already shows is taken from
+/// it rather than read again: its type, its organization and its assignees.
 pub(super) async fn load_reference(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     input: &IncidentInput,
-    already_chosen: HashSet<Uuid>,
+    current: Option<&Incident>,
 ) -> Result<ReferenceSnapshot, Error> {
-    let incident_type = match &input.incident_type_name {
-        None => None,
-        Some(name) => incident_type::Entity::find()
+    let already_chosen = current.map(Incident::chosen_options).unwrap_or_default();
+    let incident_type = match (&input.incident_type_name, current) {
+        (None, _) => None,
+        (Some(name), Some(current)) if name_key(&current.incident_type.name) == name.key() => {
+            Some(current.incident_type.clone())
+        }
+        (Some(name), _) => incident_type::Entity::find()
             .filter(incident_type::Column::TenantId.eq(tenant_id))
             .filter(incident_type::Column::NameKey.eq(name.key()))
             .one(txn)
@@ -42,16 +48,22 @@ pub(super) async fn load_reference(
             .map_err(db_error)?
             .map(|t| IncidentType { id: t.id, name: t.name }),
     };
-    let organization = match input.org_group_id {
-        None => None,
-        Some(id) => organization::Entity::find_by_id((tenant_id, id))
+    let organization = match (input.org_group_id, current) {
+        (None, _) => None,
+        (Some(id), Some(current)) if current.organization.id == id => Some(current.organization.clone()),
+        (Some(id), _) => organization::Entity::find_by_id((tenant_id, id))
             .one(txn)
             .await
             .map_err(db_error)?
             .map(to_organization),
     };
+    let shown: HashMap<Uuid, &Assignee> = current
+        .map(|c| c.assignees.iter().map(|a| (a.assignee.id, &a.assignee)).collect())
+        .unwrap_or_default();
     let assignees = if input.assignees.is_empty() {
         HashMap::new()
+    } else if input.assignees.iter().all(|a| shown.contains_key(&a.id)) {
+        shown.into_iter().map(|(id, a)| (id, a.clone())).collect()
     } else {
         assignee::Entity::find()
             .filter(assignee::Column::TenantId.eq(tenant_id))

@@ -343,8 +343,9 @@ async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
 }
 
 /// A realistic body, about 1 KB: every field set, three attributes, two
-/// assignees, two jurisdictions. `n` makes each call's body differ, so that
-/// each update changes the incident.
+/// assignees, two jurisdictions. `n` makes each call's body differ, as an
+/// edit of a case would: the name, the description, the severity, the ticket
+/// and a state change; the type, the organization and the people stay.
 fn body(tenant: &Tenant, n: u64) -> pb::IncidentUpdate {
     let value = |v: &str| pb::AttributeValueInput {
         id: None,
@@ -353,7 +354,7 @@ fn body(tenant: &Tenant, n: u64) -> pb::IncidentUpdate {
     let values = |list: Vec<pb::AttributeValueInput>| pb::AttributeValuesInput { values: list };
     let pick = (n % 2) as usize;
     let at = |s: i64| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
-    let (user, email) = &tenant.assignees[pick];
+    let (user, email) = &tenant.assignees[0];
     pb::IncidentUpdate {
         name: format!("Customer list e-mailed to the wrong client, take {n}"),
         description: Some(format!(
@@ -364,8 +365,8 @@ fn body(tenant: &Tenant, n: u64) -> pb::IncidentUpdate {
              the list until the review closes. Revision note {n}.",
             100 + n % 900
         )),
-        incident_type_name: ["Misdirected Email", "Lost Device"][pick].into(),
-        org_group_id: tenant.organizations[pick].clone(),
+        incident_type_name: "Misdirected Email".into(),
+        org_group_id: tenant.organizations[0].clone(),
         date_occurred: at(1_795_000_000),
         date_discovered: at(1_795_003_600),
         deadline: at(1_795_259_200),
