@@ -76,7 +76,7 @@ impl Store {
             .exec_without_returning(txn)
             .await
             .map_err(db_error)?;
-        insert_children(txn, std::slice::from_ref(&incident)).await?;
+        insert_children(txn, std::slice::from_ref(&incident), &ALL_CHILDREN).await?;
         insert_links(txn, &incident).await?;
         index_documents(txn, std::slice::from_ref(&incident), Indexed::New).await?;
         let request_id = request.as_ref().map(|key| key.id);
@@ -115,7 +115,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         insert_rows(txn, incidents.iter().map(|i| new_row(i, false)).collect()).await?;
-        insert_children(txn, &incidents).await?;
+        insert_children(txn, &incidents, &ALL_CHILDREN).await?;
         let revisions = incidents
             .iter()
             .map(|i| revision_row(i, actor, None, &changes(None, i)))
@@ -201,8 +201,9 @@ impl Store {
                 tracing::error!("incident changed under its row lock");
                 return Err(Error::Internal);
             }
-            delete_children(txn, tenant_id, id).await?;
-            insert_children(txn, std::slice::from_ref(&updated)).await?;
+            let rewritten = changed_children(&current, &updated);
+            delete_children(txn, tenant_id, id, &rewritten).await?;
+            insert_children(txn, std::slice::from_ref(&updated), &rewritten).await?;
             index_documents(txn, std::slice::from_ref(&updated), Indexed::Before).await?;
             let request_id = request.as_ref().map(|key| key.id);
             append_revision(txn, &updated, principal, request_id, &changed).await?;
@@ -304,30 +305,67 @@ fn editable_columns(incident: &Incident) -> incident::ActiveModel {
     }
 }
 
-async fn delete_children(txn: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Result<(), Error> {
-    incident_attribute_value::Entity::delete_many()
-        .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-        .filter(incident_attribute_value::Column::IncidentId.eq(id))
-        .exec(txn)
-        .await
-        .map_err(db_error)?;
-    incident_assignee::Entity::delete_many()
-        .filter(incident_assignee::Column::TenantId.eq(tenant_id))
-        .filter(incident_assignee::Column::IncidentId.eq(id))
-        .exec(txn)
-        .await
-        .map_err(db_error)?;
-    incident_jurisdiction::Entity::delete_many()
-        .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
-        .filter(incident_jurisdiction::Column::IncidentId.eq(id))
-        .exec(txn)
-        .await
-        .map_err(db_error)?;
+/// The child tables of an incident's editable body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Children {
+    AttributeValues,
+    Assignees,
+    Jurisdictions,
+}
+
+const ALL_CHILDREN: [Children; 3] = [Children::AttributeValues, Children::Assignees, Children::Jurisdictions];
+
+/// The child tables whose rows differ between `current` and `updated`: only
+/// those are rewritten.
+fn changed_children(current: &Incident, updated: &Incident) -> Vec<Children> {
+    ALL_CHILDREN
+        .into_iter()
+        .filter(|kind| match kind {
+            Children::AttributeValues => current.attribute_values != updated.attribute_values,
+            Children::Assignees => current.assignees != updated.assignees,
+            Children::Jurisdictions => current.jurisdictions != updated.jurisdictions,
+        })
+        .collect()
+}
+
+/// Deletes an incident's rows in the child tables `kinds`.
+async fn delete_children(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+    kinds: &[Children],
+) -> Result<(), Error> {
+    for kind in kinds {
+        let deleted = match kind {
+            Children::AttributeValues => {
+                incident_attribute_value::Entity::delete_many()
+                    .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
+                    .filter(incident_attribute_value::Column::IncidentId.eq(id))
+                    .exec(txn)
+                    .await
+            }
+            Children::Assignees => {
+                incident_assignee::Entity::delete_many()
+                    .filter(incident_assignee::Column::TenantId.eq(tenant_id))
+                    .filter(incident_assignee::Column::IncidentId.eq(id))
+                    .exec(txn)
+                    .await
+            }
+            Children::Jurisdictions => {
+                incident_jurisdiction::Entity::delete_many()
+                    .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
+                    .filter(incident_jurisdiction::Column::IncidentId.eq(id))
+                    .exec(txn)
+                    .await
+            }
+        };
+        deleted.map_err(db_error)?;
+    }
     Ok(())
 }
 
-/// Stores the attribute values, assignees and jurisdictions of incidents.
-pub(super) async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Incident]) -> Result<(), Error> {
+/// Stores the rows of incidents in the child tables `kinds`.
+async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Incident], kinds: &[Children]) -> Result<(), Error> {
     let values: Vec<_> =
         incidents
             .iter()
@@ -344,7 +382,9 @@ pub(super) async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Inc
                 })
             })
             .collect();
-    insert_rows(txn, values).await?;
+    if kinds.contains(&Children::AttributeValues) {
+        insert_rows(txn, values).await?;
+    }
     let assignees: Vec<_> = incidents
         .iter()
         .flat_map(|incident| {
@@ -361,7 +401,9 @@ pub(super) async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Inc
                 })
         })
         .collect();
-    insert_rows(txn, assignees).await?;
+    if kinds.contains(&Children::Assignees) {
+        insert_rows(txn, assignees).await?;
+    }
     let jurisdictions: Vec<_> = incidents
         .iter()
         .flat_map(|incident| {
@@ -379,7 +421,10 @@ pub(super) async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Inc
                 })
         })
         .collect();
-    insert_rows(txn, jurisdictions).await
+    if kinds.contains(&Children::Jurisdictions) {
+        insert_rows(txn, jurisdictions).await?;
+    }
+    Ok(())
 }
 
 /// Stores the inventory links of a new incident, one row per id.
