@@ -1029,7 +1029,7 @@ fn report(
         "service": summary(&service.run),
         "service_by_operation": by_operation,
         "server_cpu_cores": service.cpu_seconds / service.run.seconds,
-        "server_rss_mib": {"min": low, "max": high, "peak": service.peak_mib},
+        "server_rss_mib": {"min": low, "max": high, "peak": service.peak_mib, "each_second": service.rss_samples},
         "first_errors": service.run.errors.iter().take(5).collect::<Vec<_>>(),
     });
     if let Some((grpc, storage, statements)) = floors {
