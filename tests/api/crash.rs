@@ -15,16 +15,16 @@ use std::{
 };
 
 use incidentd::pb;
-use prost_types::{FieldMask, value::Kind};
+use prost_types::value::Kind;
 use tokio::{
     process::{Child, Command},
     task::JoinSet,
 };
-use tonic::{Request, transport::Channel};
+use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_types::StatusExt;
 
-use crate::helpers::{SECRET, TestApp, TestDb, connect_to};
+use crate::helpers::{SECRET, TestApp, TestDb, authorized, connect_to, rename};
 
 /// Concurrent writers, two to an incident.
 const WRITERS: usize = 8;
@@ -81,27 +81,6 @@ async fn serving(address: SocketAddr) -> bool {
     };
     let answer = HealthClient::new(channel).check(request).await;
     answer.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving)
-}
-
-fn authorized<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let value = format!("Bearer {token}").parse().expect("ascii");
-    request.metadata_mut().insert("authorization", value);
-    request
-}
-
-fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
-    pb::UpdateIncidentRequest {
-        incident_id: id.to_owned(),
-        incident: Some(pb::IncidentUpdate {
-            name: name.to_owned(),
-            ..Default::default()
-        }),
-        update_mask: Some(FieldMask {
-            paths: vec!["name".into()],
-        }),
-        ..Default::default()
-    }
 }
 
 /// What a client was told was written.

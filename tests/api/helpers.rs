@@ -285,11 +285,7 @@ impl TestApp {
 
     /// `message` with `authorization: Bearer <token>`.
     pub fn with_token<T>(&self, token: &str, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
-        request
+        authorized(token, message)
     }
 
     /// `message` with a token holding every scope.
@@ -516,6 +512,30 @@ impl Seed {
             org_group_id: self.headquarters.clone(),
             ..Default::default()
         }
+    }
+}
+
+/// `message` with `token` as its bearer.
+pub fn authorized<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+    request
+}
+
+/// An update of the incident's name alone.
+pub fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
+    pb::UpdateIncidentRequest {
+        incident_id: id.to_owned(),
+        incident: Some(pb::IncidentUpdate {
+            name: name.to_owned(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["name".into()],
+        }),
+        ..Default::default()
     }
 }
 

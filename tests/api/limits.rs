@@ -8,7 +8,6 @@
 use std::{num::NonZeroU32, time::Duration};
 
 use incidentd::{Limits, RateLimit, pb};
-use prost_types::FieldMask;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tonic::Code;
@@ -16,7 +15,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestDb, config_for, reason, shared_secret, spawn_app, spawn_configured};
+use crate::helpers::{TestApp, TestDb, config_for, reason, rename, shared_secret, spawn_app, spawn_configured};
 
 /// A server with `limits` and one incident, whose id is returned.
 async fn limited_app(limits: Limits) -> (TestApp, String) {
@@ -27,21 +26,6 @@ async fn limited_app(limits: Limits) -> (TestApp, String) {
     let seed = app.seed().await;
     let id = app.create(seed.minimal("Held")).await.expect("create").id;
     (app, id)
-}
-
-/// An update of the incident's name alone.
-fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
-    pb::UpdateIncidentRequest {
-        incident_id: id.to_owned(),
-        incident: Some(pb::IncidentUpdate {
-            name: name.to_owned(),
-            ..Default::default()
-        }),
-        update_mask: Some(FieldMask {
-            paths: vec!["name".into()],
-        }),
-        ..Default::default()
-    }
 }
 
 /// A REST merge patch of the incident's name: the status, `Retry-After` and the body.
