@@ -92,9 +92,6 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    // Checkpoints run beside the writers (`checkpoint_now_and_then`),
-                    // not inside whichever commit crosses the limit.
-                    .pragma("wal_autocheckpoint", "0")
             });
         let sqlite = url.starts_with("sqlite:");
         options.max_connections(if sqlite { 8 } else { 16 });
@@ -329,9 +326,12 @@ fn is_unavailable(error: &DbErr) -> bool {
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Copies the SQLite write-ahead log back into the database every so often,
-/// beside the writers (PASSIVE: it waits for no one), until the pool closes.
-/// Left to SQLite, the commit that crosses 1,000 pages of log would do it,
-/// syncing the database file while its caller waits.
+/// beside the writers (PASSIVE: it waits for no one), until the pool closes, so
+/// that the commit that crosses 1,000 pages of log (SQLite's own checkpoint,
+/// kept) finds little left to copy while its caller waits. SQLite's own one is
+/// what lets the log restart from its beginning: a checkpoint beside writers
+/// that never stop never catches up with them, and alone it let the log grow
+/// to 2 GB in a minute of updates.
 async fn checkpoint_now_and_then(db: DatabaseConnection) {
     loop {
         tokio::time::sleep(CHECKPOINT_INTERVAL).await;
