@@ -114,3 +114,22 @@ fn token_carries_the_configured_issuer_and_audience() {
     .unwrap();
     assert!(verifier.verify(&token).is_ok());
 }
+
+#[test]
+fn serve_refuses_limits_it_cannot_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value) in [
+        ("--max-concurrent-calls", "0"),
+        ("--max-concurrent-calls", "many"),
+        ("--request-timeout", "soon"),
+        ("--shutdown-grace", "ten"),
+    ] {
+        let output = incidentd(dir.path(), &["serve", flag, value]);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: clap's usage error");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{stderr}"
+        );
+    }
+}
