@@ -1,9 +1,12 @@
 //! Reading incidents back, and the reference data a body refers to: every
 //! name an incident shows is resolved here, inside the caller's transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, Select, sea_query::LockType,
+};
 use uuid::Uuid;
 
 use super::{
@@ -78,13 +81,10 @@ pub(super) async fn load_reference(
     let attributes = if input.attribute_values.is_empty() {
         HashMap::new()
     } else {
-        let rows = attribute::Entity::find()
+        let named = attribute::Entity::find()
             .filter(attribute::Column::TenantId.eq(tenant_id))
-            .filter(attribute::Column::NameKey.is_in(input.attribute_keys()))
-            .all(txn)
-            .await
-            .map_err(db_error)?;
-        super::reference::with_options(txn, tenant_id, rows)
+            .filter(attribute::Column::NameKey.is_in(input.attribute_keys()));
+        super::reference::with_options(txn, named)
             .await?
             .into_iter()
             .map(|a| (name_key(&a.name), a))
@@ -106,6 +106,102 @@ pub(super) enum Lock {
     ForUpdate,
 }
 
+/// An incident row with its type and organization, read in one query. They are
+/// optional only because a left join could miss them; a row that misses one is
+/// reported as corrupt.
+#[derive(FromQueryResult)]
+pub(super) struct IncidentRow {
+    #[sea_orm(nested)]
+    incident: incident::Model,
+    #[sea_orm(nested(prefix = "type_"))]
+    incident_type: Option<incident_type::Model>,
+    #[sea_orm(nested(prefix = "org_"))]
+    organization: Option<organization::Model>,
+}
+
+/// The incidents `query` selects, each with its type and organization joined.
+pub(super) fn with_names(query: Select<incident::Entity>) -> sea_orm::Selector<sea_orm::SelectModel<IncidentRow>> {
+    let query = query
+        .join(JoinType::LeftJoin, join::incident_type())
+        .join(JoinType::LeftJoin, join::organization());
+    let query = also(query, incident_type::Entity, "type_");
+    also(query, organization::Entity, "org_").into_model()
+}
+
+/// Adds every column of `entity` to `query`, each named with `prefix`, to be
+/// read back by a model nested with that prefix.
+fn also<Q: QuerySelect, E: EntityTrait>(query: Q, _entity: E, prefix: &str) -> Q {
+    E::Column::iter().fold(query, |query, column| {
+        query.column_as(column, format!("{prefix}{}", column.as_str()))
+    })
+}
+
+/// How the store's queries join a row to the reference rows it names: always
+/// within the row's own tenant.
+pub(super) mod join {
+    use sea_orm::{EntityTrait, RelationDef};
+
+    use super::super::entity::{
+        assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value, incident_type,
+        organization,
+    };
+
+    pub(in super::super) fn incident_type() -> RelationDef {
+        incident::Entity::belongs_to(incident_type::Entity)
+            .from((incident::Column::TenantId, incident::Column::IncidentTypeId))
+            .to((incident_type::Column::TenantId, incident_type::Column::Id))
+            .into()
+    }
+
+    pub(in super::super) fn organization() -> RelationDef {
+        incident::Entity::belongs_to(organization::Entity)
+            .from((incident::Column::TenantId, incident::Column::OrgGroupId))
+            .to((organization::Column::TenantId, organization::Column::Id))
+            .into()
+    }
+
+    pub(in super::super) fn value_attribute() -> RelationDef {
+        incident_attribute_value::Entity::belongs_to(attribute::Entity)
+            .from((
+                incident_attribute_value::Column::TenantId,
+                incident_attribute_value::Column::AttributeId,
+            ))
+            .to((attribute::Column::TenantId, attribute::Column::Id))
+            .into()
+    }
+
+    pub(in super::super) fn value_option() -> RelationDef {
+        incident_attribute_value::Entity::belongs_to(attribute_option::Entity)
+            .from((
+                incident_attribute_value::Column::TenantId,
+                incident_attribute_value::Column::OptionId,
+            ))
+            .to((attribute_option::Column::TenantId, attribute_option::Column::Id))
+            .into()
+    }
+
+    pub(in super::super) fn assignee() -> RelationDef {
+        incident_assignee::Entity::belongs_to(assignee::Entity)
+            .from((
+                incident_assignee::Column::TenantId,
+                incident_assignee::Column::AssigneeId,
+            ))
+            .to((assignee::Column::TenantId, assignee::Column::Id))
+            .into()
+    }
+
+    pub(in super::super) fn attribute_options() -> RelationDef {
+        let option_of: RelationDef = attribute_option::Entity::belongs_to(attribute::Entity)
+            .from((
+                attribute_option::Column::TenantId,
+                attribute_option::Column::AttributeId,
+            ))
+            .to((attribute::Column::TenantId, attribute::Column::Id))
+            .into();
+        option_of.rev()
+    }
+}
+
 /// Reads an incident with every name it shows resolved from reference data.
 pub(super) async fn load_incident(
     txn: &impl ConnectionTrait,
@@ -113,94 +209,76 @@ pub(super) async fn load_incident(
     id: Uuid,
     lock: Lock,
 ) -> Result<Option<Incident>, Error> {
-    let query = incident::Entity::find_by_id((tenant_id, id));
-    let query = match lock {
-        Lock::None => query,
-        Lock::ForUpdate => query.lock_exclusive(),
-    };
-    let Some(row) = query.one(txn).await.map_err(db_error)? else {
+    let mut query = incident::Entity::find_by_id((tenant_id, id));
+    if let Lock::ForUpdate = lock {
+        // The incident's row only: not the type and organization it shares.
+        QuerySelect::query(&mut query).lock_with_tables(LockType::Update, [incident::Entity]);
+    }
+    let Some(row) = with_names(query).one(txn).await.map_err(db_error)? else {
         return Ok(None);
     };
     Ok(load_incidents(txn, tenant_id, vec![row]).await?.pop())
 }
 
 /// Completes incident rows of one tenant with their child rows and every name
-/// they show, in the rows' order: one query per table, however many rows.
+/// they show, in the rows' order: one query per child table, however many rows.
 pub(super) async fn load_incidents(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
-    rows: Vec<incident::Model>,
+    rows: Vec<IncidentRow>,
 ) -> Result<Vec<Incident>, Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let types: HashMap<Uuid, IncidentType> = incident_type::Entity::find()
-        .filter(incident_type::Column::TenantId.eq(tenant_id))
-        .filter(incident_type::Column::Id.is_in(distinct(rows.iter().map(|r| r.incident_type_id))))
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|t| (t.id, IncidentType { id: t.id, name: t.name }))
-        .collect();
-    let organizations: HashMap<Uuid, _> = organization::Entity::find()
-        .filter(organization::Column::TenantId.eq(tenant_id))
-        .filter(organization::Column::Id.is_in(distinct(rows.iter().map(|r| r.org_group_id))))
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|o| (o.id, to_organization(o)))
-        .collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.incident.id).collect();
     let mut attribute_values = load_attribute_values(txn, tenant_id, &ids).await?;
     let mut assignees = load_assignees(txn, tenant_id, &ids).await?;
     let mut linked_inventories = load_links(txn, tenant_id, &ids).await?;
     let mut jurisdictions = load_jurisdictions(txn, tenant_id, &ids).await?;
     rows.into_iter()
-        .map(|row| {
-            let id = row.id;
-            Ok(Incident {
-                id,
-                tenant_id: row.tenant_id,
-                number: row.number,
-                name: row.name,
-                description: row.description,
-                incident_type: types
-                    .get(&row.incident_type_id)
-                    .cloned()
-                    .ok_or_else(|| corrupt("incident type", id))?,
-                organization: organizations
-                    .get(&row.org_group_id)
-                    .cloned()
-                    .ok_or_else(|| corrupt("organization", id))?,
-                date_occurred: row.date_occurred,
-                date_discovered: row.date_discovered,
-                deadline: row.deadline,
-                date_closed: row.date_closed,
-                source_type: row.source_type.parse().map_err(|_| corrupt("source type", id))?,
-                root_cause: row.root_cause,
-                notification_needed: row
-                    .notification_needed
-                    .parse()
-                    .map_err(|_| corrupt("notification needed", id))?,
-                status: row.status.parse().map_err(|_| corrupt("status", id))?,
-                created_by: row.created_by,
-                creator: row.creator,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                revision: row.revision,
-                attribute_values: attribute_values.remove(&id).unwrap_or_default(),
-                assignees: assignees.remove(&id).unwrap_or_default(),
-                jurisdictions: jurisdictions.remove(&id).unwrap_or_default(),
-                linked_inventories: linked_inventories.remove(&id).unwrap_or_default(),
-            })
-        })
+        .map(
+            |IncidentRow {
+                 incident: row,
+                 incident_type,
+                 organization,
+             }| {
+                let id = row.id;
+                Ok(Incident {
+                    id,
+                    tenant_id: row.tenant_id,
+                    number: row.number,
+                    name: row.name,
+                    description: row.description,
+                    incident_type: incident_type
+                        .map(|t| IncidentType { id: t.id, name: t.name })
+                        .ok_or_else(|| corrupt("incident type", id))?,
+                    organization: organization
+                        .map(to_organization)
+                        .ok_or_else(|| corrupt("organization", id))?,
+                    date_occurred: row.date_occurred,
+                    date_discovered: row.date_discovered,
+                    deadline: row.deadline,
+                    date_closed: row.date_closed,
+                    source_type: row.source_type.parse().map_err(|_| corrupt("source type", id))?,
+                    root_cause: row.root_cause,
+                    notification_needed: row
+                        .notification_needed
+                        .parse()
+                        .map_err(|_| corrupt("notification needed", id))?,
+                    status: row.status.parse().map_err(|_| corrupt("status", id))?,
+                    created_by: row.created_by,
+                    creator: row.creator,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                    revision: row.revision,
+                    attribute_values: attribute_values.remove(&id).unwrap_or_default(),
+                    assignees: assignees.remove(&id).unwrap_or_default(),
+                    jurisdictions: jurisdictions.remove(&id).unwrap_or_default(),
+                    linked_inventories: linked_inventories.remove(&id).unwrap_or_default(),
+                })
+            },
+        )
         .collect()
-}
-
-fn distinct(ids: impl Iterator<Item = Uuid>) -> HashSet<Uuid> {
-    ids.collect()
 }
 
 /// A stored row that the code cannot read back: logged, and INTERNAL to the caller.
@@ -209,68 +287,67 @@ fn corrupt(what: &str, id: Uuid) -> Error {
     Error::Internal
 }
 
+/// An attribute value with the attribute and the option it names.
+#[derive(FromQueryResult)]
+struct ValueRow {
+    #[sea_orm(nested)]
+    value: incident_attribute_value::Model,
+    #[sea_orm(nested(prefix = "attribute_"))]
+    attribute: Option<attribute::Model>,
+    #[sea_orm(nested(prefix = "option_"))]
+    option: Option<attribute_option::Model>,
+}
+
 /// The attribute values of incidents, by incident, each in its stored order.
 async fn load_attribute_values(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<ChosenValue>>, Error> {
-    let rows = incident_attribute_value::Entity::find()
+    let query = incident_attribute_value::Entity::find()
         .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
         .filter(incident_attribute_value::Column::IncidentId.is_in(ids.iter().copied()))
+        .join(JoinType::LeftJoin, join::value_attribute())
+        .join(JoinType::LeftJoin, join::value_option())
         .order_by_asc(incident_attribute_value::Column::IncidentId)
-        .order_by_asc(incident_attribute_value::Column::Position)
+        .order_by_asc(incident_attribute_value::Column::Position);
+    let query = also(query, attribute::Entity, "attribute_");
+    let rows = also(query, attribute_option::Entity, "option_")
+        .into_model::<ValueRow>()
         .all(txn)
         .await
         .map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let names: HashMap<Uuid, String> = attribute::Entity::find()
-        .filter(attribute::Column::TenantId.eq(tenant_id))
-        .filter(attribute::Column::Id.is_in(distinct(rows.iter().map(|r| r.attribute_id))))
-        .select_only()
-        .column(attribute::Column::Id)
-        .column(attribute::Column::Name)
-        .into_tuple::<(Uuid, String)>()
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .collect();
-    let option_ids = distinct(rows.iter().filter_map(|r| r.option_id));
-    let options: HashMap<Uuid, _> = if option_ids.is_empty() {
-        HashMap::new()
-    } else {
-        attribute_option::Entity::find()
-            .filter(attribute_option::Column::TenantId.eq(tenant_id))
-            .filter(attribute_option::Column::Id.is_in(option_ids))
-            .all(txn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|o| (o.id, to_attribute_option(o)))
-            .collect()
-    };
     let mut by_incident: HashMap<Uuid, Vec<ChosenValue>> = HashMap::new();
-    for r in rows {
-        let id = r.incident_id;
-        let attribute_name = names
-            .get(&r.attribute_id)
-            .cloned()
-            .ok_or_else(|| corrupt("attribute", id))?;
-        let option = match r.option_id {
-            None => None,
-            Some(option_id) => Some(options.get(&option_id).cloned().ok_or_else(|| corrupt("option", id))?),
+    for ValueRow {
+        value,
+        attribute,
+        option,
+    } in rows
+    {
+        let id = value.incident_id;
+        let attribute = attribute.ok_or_else(|| corrupt("attribute", id))?;
+        let option = match (value.option_id, option) {
+            (None, _) => None,
+            (Some(_), Some(option)) => Some(to_attribute_option(option)),
+            (Some(_), None) => return Err(corrupt("option", id)),
         };
         by_incident.entry(id).or_default().push(ChosenValue {
-            attribute_id: r.attribute_id,
-            attribute_name,
+            attribute_id: value.attribute_id,
+            attribute_name: attribute.name,
             option,
-            text: r.text_value,
+            text: value.text_value,
         });
     }
     Ok(by_incident)
+}
+
+/// An incident's assignee with the directory entry it names.
+#[derive(FromQueryResult)]
+struct AssigneeRow {
+    #[sea_orm(nested)]
+    assigned: incident_assignee::Model,
+    #[sea_orm(nested(prefix = "assignee_"))]
+    assignee: Option<assignee::Model>,
 }
 
 /// The assignees of incidents, by incident, each in its stored order.
@@ -279,35 +356,24 @@ async fn load_assignees(
     tenant_id: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<AssignedTo>>, Error> {
-    let rows = incident_assignee::Entity::find()
+    let query = incident_assignee::Entity::find()
         .filter(incident_assignee::Column::TenantId.eq(tenant_id))
         .filter(incident_assignee::Column::IncidentId.is_in(ids.iter().copied()))
+        .join(JoinType::LeftJoin, join::assignee())
         .order_by_asc(incident_assignee::Column::IncidentId)
-        .order_by_asc(incident_assignee::Column::Position)
+        .order_by_asc(incident_assignee::Column::Position);
+    let rows = also(query, assignee::Entity, "assignee_")
+        .into_model::<AssigneeRow>()
         .all(txn)
         .await
         .map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let directory: HashMap<Uuid, _> = assignee::Entity::find()
-        .filter(assignee::Column::TenantId.eq(tenant_id))
-        .filter(assignee::Column::Id.is_in(distinct(rows.iter().map(|r| r.assignee_id))))
-        .all(txn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .filter_map(|a| to_assignee(a).map(|a| (a.id, a)))
-        .collect();
     let mut by_incident: HashMap<Uuid, Vec<AssignedTo>> = HashMap::new();
-    for r in rows {
-        let assignee = directory
-            .get(&r.assignee_id)
-            .cloned()
-            .ok_or_else(|| corrupt("assignee", r.incident_id))?;
-        by_incident.entry(r.incident_id).or_default().push(AssignedTo {
+    for AssigneeRow { assigned, assignee } in rows {
+        let id = assigned.incident_id;
+        let assignee = assignee.and_then(to_assignee).ok_or_else(|| corrupt("assignee", id))?;
+        by_incident.entry(id).or_default().push(AssignedTo {
             assignee,
-            email: r.email,
+            email: assigned.email,
         });
     }
     Ok(by_incident)

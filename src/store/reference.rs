@@ -1,9 +1,9 @@
 //! Reference data: create and list organizations, incident types, attributes
 //! with options, and assignees of a tenant.
 
-use std::collections::HashMap;
-
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use super::{
@@ -51,37 +51,28 @@ pub(super) fn to_assignee(row: assignee::Model) -> Option<Assignee> {
     })
 }
 
-/// Attaches their options, in order, to attribute rows.
+/// The attributes `query` selects, in its order, each with its options in order:
+/// one query.
 pub(super) async fn with_options(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    rows: Vec<attribute::Model>,
+    query: Select<attribute::Entity>,
 ) -> Result<Vec<Attribute>, Error> {
-    let mut options: HashMap<Uuid, Vec<AttributeOption>> = HashMap::new();
-    if !rows.is_empty() {
-        let option_rows = attribute_option::Entity::find()
-            .filter(attribute_option::Column::TenantId.eq(tenant_id))
-            .filter(attribute_option::Column::AttributeId.is_in(rows.iter().map(|r| r.id)))
-            .order_by_asc(attribute_option::Column::Position)
-            .all(conn)
-            .await
-            .map_err(db_error)?;
-        for row in option_rows {
-            options
-                .entry(row.attribute_id)
-                .or_default()
-                .push(to_attribute_option(row));
-        }
-    }
-    rows.into_iter()
-        .map(|row| {
+    query
+        .join(JoinType::LeftJoin, super::load::join::attribute_options())
+        .order_by_asc(attribute_option::Column::Position)
+        .select_with(attribute_option::Entity)
+        .all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(row, options)| {
             let kind = row.kind.parse().map_err(|_| {
                 tracing::error!(attribute_id = %row.id, "unknown attribute kind");
                 Error::Internal
             })?;
             Ok(Attribute {
                 id: row.id,
-                options: options.remove(&row.id).unwrap_or_default(),
+                options: options.into_iter().map(to_attribute_option).collect(),
                 name: row.name,
                 kind,
             })
@@ -186,13 +177,10 @@ impl Store {
 
     pub async fn list_attributes(&self, tenant_id: Uuid) -> Result<Vec<Attribute>, Error> {
         let txn = self.read().await?;
-        let rows = attribute::Entity::find()
+        let all = attribute::Entity::find()
             .filter(attribute::Column::TenantId.eq(tenant_id))
-            .order_by_asc(attribute::Column::NameKey)
-            .all(&txn)
-            .await
-            .map_err(db_error)?;
-        let attributes = with_options(&txn, tenant_id, rows).await?;
+            .order_by_asc(attribute::Column::NameKey);
+        let attributes = with_options(&txn, all).await?;
         txn.commit().await.map_err(db_error)?;
         Ok(attributes)
     }

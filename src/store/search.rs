@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ROWS_PER_INSERT, Store, db_error,
     entity::{incident, organization, tenant},
-    load::load_incidents,
+    load::{load_incidents, with_names},
 };
 use crate::domain::{
     Error,
@@ -179,7 +179,7 @@ impl Store {
                 query = query.filter(after(column, search.sort.descending, value, *id));
             }
         }
-        let mut rows = query.all(&txn).await.map_err(db_error)?;
+        let mut rows = with_names(query).all(&txn).await.map_err(db_error)?;
         let more = rows.len() as u64 > search.size;
         rows.truncate(search.size as usize);
         let incidents = load_incidents(&txn, tenant_id, rows).await?;
