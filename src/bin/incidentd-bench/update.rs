@@ -461,7 +461,9 @@ struct Client {
 
 /// Runs `call` from `clients.len()` concurrent tasks for `warmup`, then counts
 /// for `duration`; with a `rate`, the calls of all clients together are paced
-/// to it, each at its scheduled time (and timed from it, so a late start counts).
+/// to it, each at its scheduled time. A call that starts late because its
+/// client's previous call overran its slot is timed from its slot, so waiting
+/// for a slow server counts.
 async fn drive<C, F, Fut>(clients: Vec<C>, pace: Pace, call: F) -> Run
 where
     C: Send + 'static,
@@ -485,10 +487,19 @@ where
             while !stop.load(Ordering::Relaxed) {
                 let started = match (next.as_mut(), interval) {
                     (Some(at), Some(every)) => {
-                        tokio::time::sleep_until(*at).await;
-                        let scheduled = at.into_std();
+                        let scheduled = *at;
                         *at += every;
-                        scheduled
+                        if tokio::time::Instant::now() < scheduled {
+                            // On time: the call goes out when tokio's timer fires, up
+                            // to a millisecond after its slot. That lateness is the
+                            // client's own, so the call is timed from when it goes out.
+                            tokio::time::sleep_until(scheduled).await;
+                            Instant::now()
+                        } else {
+                            // Behind: the previous call overran this one's slot, and
+                            // the wait counts against the server.
+                            scheduled.into_std()
+                        }
                     }
                     _ => Instant::now(),
                 };
