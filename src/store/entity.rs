@@ -170,3 +170,69 @@ entity!(request_key, "request_key", {
     created_at: DateTimeUtc,
     result: Option<String>,
 });
+
+/// How the store's queries join a row to the reference rows it names: always
+/// within the row's own tenant.
+pub mod join {
+    use sea_orm::{EntityTrait, RelationDef};
+
+    use super::{
+        assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value, incident_type,
+        organization,
+    };
+
+    pub fn incident_type() -> RelationDef {
+        incident::Entity::belongs_to(incident_type::Entity)
+            .from((incident::Column::TenantId, incident::Column::IncidentTypeId))
+            .to((incident_type::Column::TenantId, incident_type::Column::Id))
+            .into()
+    }
+
+    pub fn organization() -> RelationDef {
+        incident::Entity::belongs_to(organization::Entity)
+            .from((incident::Column::TenantId, incident::Column::OrgGroupId))
+            .to((organization::Column::TenantId, organization::Column::Id))
+            .into()
+    }
+
+    pub fn value_attribute() -> RelationDef {
+        incident_attribute_value::Entity::belongs_to(attribute::Entity)
+            .from((
+                incident_attribute_value::Column::TenantId,
+                incident_attribute_value::Column::AttributeId,
+            ))
+            .to((attribute::Column::TenantId, attribute::Column::Id))
+            .into()
+    }
+
+    pub fn value_option() -> RelationDef {
+        incident_attribute_value::Entity::belongs_to(attribute_option::Entity)
+            .from((
+                incident_attribute_value::Column::TenantId,
+                incident_attribute_value::Column::OptionId,
+            ))
+            .to((attribute_option::Column::TenantId, attribute_option::Column::Id))
+            .into()
+    }
+
+    pub fn assignee() -> RelationDef {
+        incident_assignee::Entity::belongs_to(assignee::Entity)
+            .from((
+                incident_assignee::Column::TenantId,
+                incident_assignee::Column::AssigneeId,
+            ))
+            .to((assignee::Column::TenantId, assignee::Column::Id))
+            .into()
+    }
+
+    pub fn attribute_options() -> RelationDef {
+        let option_of: RelationDef = attribute_option::Entity::belongs_to(attribute::Entity)
+            .from((
+                attribute_option::Column::TenantId,
+                attribute_option::Column::AttributeId,
+            ))
+            .to((attribute::Column::TenantId, attribute::Column::Id))
+            .into();
+        option_of.rev()
+    }
+}

@@ -13,7 +13,7 @@ use super::{
     db_error,
     entity::{
         assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value,
-        incident_inventory_link, incident_jurisdiction, incident_type, organization,
+        incident_inventory_link, incident_jurisdiction, incident_type, join, organization,
     },
     reference::{to_assignee, to_attribute_option, to_organization},
 };
@@ -102,7 +102,8 @@ pub(super) async fn load_reference(
 /// Whether reading an incident also locks its row for the rest of the transaction.
 pub(super) enum Lock {
     None,
-    /// `SELECT ... FOR UPDATE` on PostgreSQL; SQLite's single writer needs none.
+    /// `SELECT ... FOR UPDATE OF incident` on PostgreSQL; SQLite's single writer
+    /// needs none.
     ForUpdate,
 }
 
@@ -134,72 +135,6 @@ fn also<Q: QuerySelect, E: EntityTrait>(query: Q, _entity: E, prefix: &str) -> Q
     E::Column::iter().fold(query, |query, column| {
         query.column_as(column, format!("{prefix}{}", column.as_str()))
     })
-}
-
-/// How the store's queries join a row to the reference rows it names: always
-/// within the row's own tenant.
-pub(super) mod join {
-    use sea_orm::{EntityTrait, RelationDef};
-
-    use super::super::entity::{
-        assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value, incident_type,
-        organization,
-    };
-
-    pub(in super::super) fn incident_type() -> RelationDef {
-        incident::Entity::belongs_to(incident_type::Entity)
-            .from((incident::Column::TenantId, incident::Column::IncidentTypeId))
-            .to((incident_type::Column::TenantId, incident_type::Column::Id))
-            .into()
-    }
-
-    pub(in super::super) fn organization() -> RelationDef {
-        incident::Entity::belongs_to(organization::Entity)
-            .from((incident::Column::TenantId, incident::Column::OrgGroupId))
-            .to((organization::Column::TenantId, organization::Column::Id))
-            .into()
-    }
-
-    pub(in super::super) fn value_attribute() -> RelationDef {
-        incident_attribute_value::Entity::belongs_to(attribute::Entity)
-            .from((
-                incident_attribute_value::Column::TenantId,
-                incident_attribute_value::Column::AttributeId,
-            ))
-            .to((attribute::Column::TenantId, attribute::Column::Id))
-            .into()
-    }
-
-    pub(in super::super) fn value_option() -> RelationDef {
-        incident_attribute_value::Entity::belongs_to(attribute_option::Entity)
-            .from((
-                incident_attribute_value::Column::TenantId,
-                incident_attribute_value::Column::OptionId,
-            ))
-            .to((attribute_option::Column::TenantId, attribute_option::Column::Id))
-            .into()
-    }
-
-    pub(in super::super) fn assignee() -> RelationDef {
-        incident_assignee::Entity::belongs_to(assignee::Entity)
-            .from((
-                incident_assignee::Column::TenantId,
-                incident_assignee::Column::AssigneeId,
-            ))
-            .to((assignee::Column::TenantId, assignee::Column::Id))
-            .into()
-    }
-
-    pub(in super::super) fn attribute_options() -> RelationDef {
-        let option_of: RelationDef = attribute_option::Entity::belongs_to(attribute::Entity)
-            .from((
-                attribute_option::Column::TenantId,
-                attribute_option::Column::AttributeId,
-            ))
-            .to((attribute::Column::TenantId, attribute::Column::Id))
-            .into();
-        option_of.rev()
-    }
 }
 
 /// Reads an incident with every name it shows resolved from reference data.

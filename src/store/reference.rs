@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     Store, db_error,
-    entity::{assignee, attribute, attribute_option, incident_type, organization},
+    entity::{assignee, attribute, attribute_option, incident_type, join, organization},
     unique_or_db_error, unknown_incident_type_id,
 };
 use crate::domain::{
@@ -58,7 +58,7 @@ pub(super) async fn with_options(
     query: Select<attribute::Entity>,
 ) -> Result<Vec<Attribute>, Error> {
     query
-        .join(JoinType::LeftJoin, super::load::join::attribute_options())
+        .join(JoinType::LeftJoin, join::attribute_options())
         .order_by_asc(attribute_option::Column::Position)
         .select_with(attribute_option::Entity)
         .all(conn)
