@@ -1,5 +1,5 @@
-//! sea-orm entities: one per table of `migration.rs`. Relations are not declared;
-//! the store's queries join explicitly and always by tenant.
+//! sea-orm entities: one per table of `migration.rs`. Relations are not declared:
+//! the joins the store's queries take are in `join`, each within the tenant.
 
 macro_rules! entity {
     ($module:ident, $table:literal, { $($(#[$attr:meta])* $field:ident: $ty:ty),+ $(,)? }) => {
