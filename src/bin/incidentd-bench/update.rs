@@ -452,6 +452,7 @@ impl Run {
 }
 
 /// One client's state: which of its incidents it calls next, at which revision.
+#[derive(Clone)]
 struct Client {
     tenant: Tenant,
     incidents: Vec<(String, i64)>,
@@ -952,7 +953,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let mut floors = None;
     if !args.no_floors && args.operations == [Operation::Update] {
         eprintln!("measuring the gRPC floor");
-        let grpc = grpc_floor(&args, floor_clients_for_grpc(&floor_clients), &sample.1).await?;
+        let grpc = grpc_floor(&args, floor_clients.clone(), &sample.1).await?;
         eprintln!("measuring the storage floor");
         let (storage, statements) = storage_floor(&args, &db.url, floor_clients).await?;
         floors = Some((grpc, storage, statements));
@@ -968,20 +969,6 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
         &service,
         floors.as_ref(),
     )
-}
-
-/// The gRPC floor's clients: the floor incidents' ids and tenants (no server
-/// state is touched: the echo service answers without looking).
-fn floor_clients_for_grpc(clients: &[Client]) -> Vec<Client> {
-    clients
-        .iter()
-        .map(|c| Client {
-            tenant: c.tenant.clone(),
-            incidents: c.incidents.clone(),
-            next: 0,
-            n: 0,
-        })
-        .collect()
 }
 
 fn report(
