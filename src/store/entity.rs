@@ -181,58 +181,39 @@ pub mod join {
         organization,
     };
 
+    /// `from`'s `column` names a row of `to` by its id, in the same tenant.
+    macro_rules! names {
+        ($from:ident . $column:ident => $to:ident) => {
+            $from::Entity::belongs_to($to::Entity)
+                .from(($from::Column::TenantId, $from::Column::$column))
+                .to(($to::Column::TenantId, $to::Column::Id))
+                .into()
+        };
+    }
+
     pub fn incident_type() -> RelationDef {
-        incident::Entity::belongs_to(incident_type::Entity)
-            .from((incident::Column::TenantId, incident::Column::IncidentTypeId))
-            .to((incident_type::Column::TenantId, incident_type::Column::Id))
-            .into()
+        names!(incident.IncidentTypeId => incident_type)
     }
 
     pub fn organization() -> RelationDef {
-        incident::Entity::belongs_to(organization::Entity)
-            .from((incident::Column::TenantId, incident::Column::OrgGroupId))
-            .to((organization::Column::TenantId, organization::Column::Id))
-            .into()
+        names!(incident.OrgGroupId => organization)
     }
 
     pub fn value_attribute() -> RelationDef {
-        incident_attribute_value::Entity::belongs_to(attribute::Entity)
-            .from((
-                incident_attribute_value::Column::TenantId,
-                incident_attribute_value::Column::AttributeId,
-            ))
-            .to((attribute::Column::TenantId, attribute::Column::Id))
-            .into()
+        names!(incident_attribute_value.AttributeId => attribute)
     }
 
     pub fn value_option() -> RelationDef {
-        incident_attribute_value::Entity::belongs_to(attribute_option::Entity)
-            .from((
-                incident_attribute_value::Column::TenantId,
-                incident_attribute_value::Column::OptionId,
-            ))
-            .to((attribute_option::Column::TenantId, attribute_option::Column::Id))
-            .into()
+        names!(incident_attribute_value.OptionId => attribute_option)
     }
 
     pub fn assignee() -> RelationDef {
-        incident_assignee::Entity::belongs_to(assignee::Entity)
-            .from((
-                incident_assignee::Column::TenantId,
-                incident_assignee::Column::AssigneeId,
-            ))
-            .to((assignee::Column::TenantId, assignee::Column::Id))
-            .into()
+        names!(incident_assignee.AssigneeId => assignee)
     }
 
+    /// An attribute to its options: the options' own join, reversed.
     pub fn attribute_options() -> RelationDef {
-        let option_of: RelationDef = attribute_option::Entity::belongs_to(attribute::Entity)
-            .from((
-                attribute_option::Column::TenantId,
-                attribute_option::Column::AttributeId,
-            ))
-            .to((attribute::Column::TenantId, attribute::Column::Id))
-            .into();
+        let option_of: RelationDef = names!(attribute_option.AttributeId => attribute);
         option_of.rev()
     }
 }
