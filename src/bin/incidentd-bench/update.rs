@@ -240,6 +240,11 @@ struct Tenant {
     group: String,
 }
 
+/// A refused call, as the report prints it: its code and message.
+fn status_text(status: tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
 fn authorized<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     let value = format!("Bearer {token}").parse().expect("ascii");
@@ -657,7 +662,7 @@ async fn one_call(
             let answer = incidents
                 .update_incident(authorized(&token, request))
                 .await
-                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .map_err(status_text)?
                 .into_inner();
             if answer.revision != revision + 1 {
                 return Err(format!("revision {} after {revision}", answer.revision));
@@ -669,7 +674,7 @@ async fn one_call(
             let answer = incidents
                 .get_incident(authorized(&token, request))
                 .await
-                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .map_err(status_text)?
                 .into_inner();
             if answer.revision != revision {
                 return Err(format!("read revision {} of {revision}", answer.revision));
@@ -683,7 +688,7 @@ async fn one_call(
             let answer = incidents
                 .create_incident(authorized(&token, request))
                 .await
-                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .map_err(status_text)?
                 .into_inner();
             if answer.revision != 1 || answer.id.is_empty() {
                 return Err(format!("created at revision {}", answer.revision));
@@ -758,7 +763,7 @@ async fn grpc_floor(args: &UpdateArgs, clients: Vec<Client>, answer: &pb::Incide
                 let answer = grpc
                     .unary(authorized(&client.tenant.token, request), path, codec)
                     .await
-                    .map_err(|s| s.message().to_owned())?;
+                    .map_err(status_text)?;
                 (answer.get_ref().revision > 0)
                     .then_some(())
                     .ok_or_else(|| "empty answer".to_owned())
