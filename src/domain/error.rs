@@ -5,10 +5,12 @@
 
 use std::fmt;
 
-/// One problem with one field of a request, `field` being its JSON path.
+use super::path::FieldPath;
+
+/// One problem with one field of a request, `field` being its path inside the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldViolation {
-    pub field: String,
+    pub field: FieldPath,
     pub description: String,
 }
 
@@ -21,7 +23,7 @@ impl Violations {
         Self::default()
     }
 
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<FieldPath>, description: impl Into<String>) {
         self.0.push(FieldViolation {
             field: field.into(),
             description: description.into(),
@@ -29,7 +31,7 @@ impl Violations {
     }
 
     /// Keeps the value of a fallible parse, recording its violation under `field`.
-    pub fn check<T>(&mut self, field: impl Into<String>, parsed: Result<T, String>) -> Option<T> {
+    pub fn check<T>(&mut self, field: impl Into<FieldPath>, parsed: Result<T, String>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(description) => {
@@ -39,10 +41,11 @@ impl Violations {
         }
     }
 
-    /// Moves every violation of `other` here, with `prefix.` before its path.
-    pub fn absorb(&mut self, prefix: &str, other: Violations) {
+    /// Moves every violation of `other` here, with `prefix` before its path.
+    pub fn absorb(&mut self, prefix: impl Into<FieldPath>, other: Violations) {
+        let prefix = prefix.into();
         for violation in other.0 {
-            self.add(join_path(prefix, &violation.field), violation.description);
+            self.add(violation.field.within(&prefix), violation.description);
         }
     }
 
@@ -57,14 +60,6 @@ impl Violations {
 
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.0
-    }
-}
-
-fn join_path(prefix: &str, field: &str) -> String {
-    match (prefix.is_empty(), field.is_empty()) {
-        (true, _) => field.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{field}"),
     }
 }
 
@@ -153,14 +148,14 @@ impl Error {
     }
 
     /// A request that is refused because of a single field.
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<FieldPath>, description: impl Into<String>) -> Self {
         let mut violations = Violations::new();
         violations.add(field, description);
         Error::InvalidArgument(violations.into_vec())
     }
 
     /// Prefixes the field paths of an `InvalidArgument` (e.g. with `incident`).
-    pub fn within(self, prefix: &str) -> Self {
+    pub fn within(self, prefix: impl Into<FieldPath>) -> Self {
         match self {
             Error::InvalidArgument(list) => {
                 let mut violations = Violations::new();
@@ -183,7 +178,7 @@ mod tests {
         inner.add("", "whole body");
         let mut outer = Violations::new();
         outer.absorb("incident", inner);
-        let fields: Vec<_> = outer.into_vec().into_iter().map(|v| v.field).collect();
+        let fields: Vec<_> = outer.into_vec().into_iter().map(|v| v.field.to_string()).collect();
         assert_eq!(fields, ["incident.name", "incident"]);
     }
 

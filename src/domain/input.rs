@@ -12,6 +12,7 @@ use super::{
     enums::{AssigneeKind, NotificationNeeded, SourceType, parse_choice},
     error::Violations,
     jurisdiction::{self, Jurisdiction, JurisdictionRef},
+    path::FieldPath,
     reference::UNKNOWN_INCIDENT_TYPE,
     text::{ATTRIBUTE_TEXT_MAX, Email, LONG_TEXT_MAX, NAME_MAX, Name, Text, parse_uuid},
 };
@@ -234,9 +235,9 @@ impl IncidentInput {
     }
 }
 
-/// The JSON path of one attribute's values.
-pub fn attribute_path(name: &str) -> String {
-    format!("attributeValues[{name:?}]")
+/// The path of one attribute's entry in `attributeValues`.
+pub fn attribute_path(name: &str) -> FieldPath {
+    FieldPath::root().field("attributeValues").key(name)
 }
 
 fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValueRef>>) -> Vec<AttributeInput> {
@@ -272,21 +273,21 @@ fn parse_attributes(v: &mut Violations, raw: BTreeMap<String, Vec<AttributeValue
         }
         if values.len() > ATTRIBUTE_VALUES_MAX {
             v.add(
-                format!("{path}.values"),
+                path.values(),
                 format!("at most {ATTRIBUTE_VALUES_MAX} values, got {}", values.len()),
             );
             continue;
         }
         let mut choices = Vec::with_capacity(values.len());
         for (i, AttributeValueRef { id, value }) in values.into_iter().enumerate() {
-            let at = format!("{path}.values[{i}]");
+            let at = path.clone().values().index(i);
             let (id, value) = (id.filter(|s| !s.is_empty()), value.filter(|s| !s.is_empty()));
             if id.is_none() && value.is_none() {
                 v.add(at, "needs an option id or a value");
                 continue;
             }
-            let option_id = id.map(|raw| v.check(format!("{at}.id"), parse_uuid(&raw)));
-            let value = value.map(|raw| v.check(format!("{at}.value"), Text::parse(raw, ATTRIBUTE_TEXT_MAX)));
+            let option_id = id.map(|raw| v.check(at.clone().field("id"), parse_uuid(&raw)));
+            let value = value.map(|raw| v.check(at.clone().field("value"), Text::parse(raw, ATTRIBUTE_TEXT_MAX)));
             match (option_id, value) {
                 (Some(None), _) | (_, Some(None)) => {}
                 (option_id, value) => choices.push(ValueChoice {
@@ -391,7 +392,12 @@ mod tests {
     }
 
     fn fields_of(input: IncidentInput) -> Vec<String> {
-        input.violations.into_vec().into_iter().map(|v| v.field).collect()
+        input
+            .violations
+            .into_vec()
+            .into_iter()
+            .map(|v| v.field.to_string())
+            .collect()
     }
 
     #[test]

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{
     enums::{SourceType, parse_choice},
     error::Violations,
+    path::FieldPath,
     text::{NAME_MAX, Name, parse_uuid},
 };
 
@@ -89,7 +90,7 @@ pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) 
         let Ok(inventory_type) = key.parse::<InventoryType>() else {
             // A key too long to be a name is reported at the map, not echoed back.
             let path = if key.chars().count() > NAME_MAX {
-                "linkedInventories".to_owned()
+                FieldPath::from("linkedInventories")
             } else {
                 link_path(&key)
             };
@@ -108,19 +109,19 @@ pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) 
         let count = inventory_ids.len() + external_ids.len();
         if count == 0 || count > LINKS_PER_TYPE_MAX {
             v.add(
-                path,
+                path.clone(),
                 format!("needs 1 to {LINKS_PER_TYPE_MAX} inventoryIds and externalIds, got {count}"),
             );
             continue;
         }
         let source_type = v.check(
-            format!("{path}.sourceType"),
+            path.clone().field("sourceType"),
             parse_choice(source_type.as_deref(), SourceType::Manual, &LINK_SOURCE_TYPES),
         );
-        let inventory_ids = distinct(v, &format!("{path}.inventoryIds"), inventory_ids, |raw| {
+        let inventory_ids = distinct(v, &path.clone().field("inventoryIds"), inventory_ids, |raw| {
             parse_uuid(&raw)
         });
-        let external_ids = distinct(v, &format!("{path}.externalIds"), external_ids, |raw| {
+        let external_ids = distinct(v, &path.clone().field("externalIds"), external_ids, |raw| {
             Name::parse(raw).map(Name::into_inner)
         });
         if let Some(source_type) = source_type {
@@ -135,21 +136,21 @@ pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) 
     parsed
 }
 
-fn link_path(key: &str) -> String {
-    format!("linkedInventories[{key:?}]")
+fn link_path(key: &str) -> FieldPath {
+    FieldPath::root().field("linkedInventories").key(key)
 }
 
 /// Parses each of `raw`, refusing repeats, with violations at `path[i]`.
 fn distinct<T: PartialEq>(
     v: &mut Violations,
-    path: &str,
+    path: &FieldPath,
     raw: Vec<String>,
     parse: impl Fn(String) -> Result<T, String>,
 ) -> Vec<T> {
     let mut parsed = Vec::with_capacity(raw.len());
     for (i, item) in raw.into_iter().enumerate() {
-        match v.check(format!("{path}[{i}]"), parse(item)) {
-            Some(value) if parsed.contains(&value) => v.add(format!("{path}[{i}]"), "repeats an earlier id"),
+        match v.check(path.clone().index(i), parse(item)) {
+            Some(value) if parsed.contains(&value) => v.add(path.clone().index(i), "repeats an earlier id"),
             Some(value) => parsed.push(value),
             None => {}
         }
@@ -164,7 +165,7 @@ mod tests {
     fn fields(raw: BTreeMap<String, InventoryLinkRef>) -> (Vec<InventoryLinks>, Vec<String>) {
         let mut v = Violations::new();
         let links = parse_links(&mut v, raw);
-        (links, v.into_vec().into_iter().map(|v| v.field).collect())
+        (links, v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
     }
 
     #[test]

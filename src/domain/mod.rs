@@ -8,6 +8,7 @@ pub mod incident;
 pub mod input;
 pub mod inventory;
 pub mod jurisdiction;
+pub mod path;
 pub mod reference;
 pub mod request;
 pub mod resolve;
@@ -17,3 +18,4 @@ pub mod text;
 pub mod update;
 
 pub use error::{Error, FieldViolation, RETRY_SHORTLY, Resource, Violations};
+pub use path::{FieldPath, Segment};

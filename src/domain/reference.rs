@@ -195,7 +195,7 @@ mod tests {
 
     fn fields(error: Error) -> Vec<String> {
         match error {
-            Error::InvalidArgument(list) => list.into_iter().map(|v| v.field).collect(),
+            Error::InvalidArgument(list) => list.into_iter().map(|v| v.field.to_string()).collect(),
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
     }

@@ -61,7 +61,7 @@ mod tests {
         let mut v = Violations::new();
         assert_eq!(RequestKey::parse(&mut v, "", &()), None);
         assert_eq!(RequestKey::parse(&mut v, "42", &()), None);
-        let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field).collect();
+        let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field.to_string()).collect();
         assert_eq!(fields, ["requestId"]);
     }
 }

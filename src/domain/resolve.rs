@@ -11,6 +11,7 @@ use super::{
     error::{Error, Violations},
     incident::{AssignedTo, ChosenValue, IncidentDraft},
     input::{AttributeInput, IncidentInput, ValueChoice, attribute_path},
+    path::FieldPath,
     reference::{Assignee, Attribute, IncidentType, Organization},
     text::{name_key, shorten},
 };
@@ -112,26 +113,26 @@ fn resolve_attributes(
         let path = attribute_path(&input.name);
         let key = name_key(&input.name);
         let Some(attribute) = reference.attributes.get(&key) else {
-            v.add(path, "is not an attribute of this tenant");
+            v.add(path.clone(), "is not an attribute of this tenant");
             continue;
         };
         if !seen.insert(key) {
             v.add(
-                path,
+                path.clone(),
                 format!("names the attribute {} a second time", shorten(&attribute.name)),
             );
             continue;
         }
         if attribute.kind != AttributeKind::MultiSelect && input.values.len() > 1 {
             v.add(
-                format!("{path}.values"),
+                path.values(),
                 format!("a {} attribute takes at most one value", attribute.kind.as_str()),
             );
             continue;
         }
         let mut options_seen = HashSet::new();
         for (i, choice) in input.values.iter().enumerate() {
-            let at = format!("{path}.values[{i}]");
+            let at = path.clone().values().index(i);
             let value = match attribute.kind {
                 AttributeKind::Text => text_value(v, &at, attribute, choice),
                 _ => option_value(v, &at, attribute, choice, &reference.already_chosen),
@@ -150,10 +151,10 @@ fn resolve_attributes(
     chosen
 }
 
-fn text_value(v: &mut Violations, at: &str, attribute: &Attribute, choice: &ValueChoice) -> Option<ChosenValue> {
+fn text_value(v: &mut Violations, at: &FieldPath, attribute: &Attribute, choice: &ValueChoice) -> Option<ChosenValue> {
     if choice.option_id.is_some() {
         v.add(
-            format!("{at}.id"),
+            at.clone().field("id"),
             "a TEXT attribute has no options; give the text as value",
         );
         return None;
@@ -169,7 +170,7 @@ fn text_value(v: &mut Violations, at: &str, attribute: &Attribute, choice: &Valu
 
 fn option_value(
     v: &mut Violations,
-    at: &str,
+    at: &FieldPath,
     attribute: &Attribute,
     choice: &ValueChoice,
     already_chosen: &HashSet<Uuid>,
@@ -179,7 +180,7 @@ fn option_value(
         Some(id) => match attribute.options.iter().find(|o| o.id == id) {
             Some(option) => Some(option),
             None => {
-                v.add(format!("{at}.id"), "is not an option of this attribute");
+                v.add(at.clone().field("id"), "is not an option of this attribute");
                 return None;
             }
         },
@@ -192,7 +193,7 @@ fn option_value(
                 Some(option) => Some(option),
                 None => {
                     v.add(
-                        format!("{at}.value"),
+                        at.clone().field("value"),
                         format!("{} is not an option of this attribute", shorten(value.as_str())),
                     );
                     return None;
@@ -202,7 +203,7 @@ fn option_value(
     };
     let option = match (by_id, by_value) {
         (Some(a), Some(b)) if a.id != b.id => {
-            v.add(format!("{at}.value"), "names another option than id");
+            v.add(at.clone().field("value"), "names another option than id");
             return None;
         }
         (Some(option), _) | (None, Some(option)) => option,
@@ -210,7 +211,7 @@ fn option_value(
     };
     if option.disabled && !already_chosen.contains(&option.id) {
         v.add(
-            at,
+            at.clone(),
             format!(
                 "the option {} is disabled and cannot be newly chosen",
                 shorten(&option.value)
@@ -288,7 +289,10 @@ mod tests {
         else {
             panic!("a disabled option was accepted");
         };
-        assert_eq!(violations[0].field, "attributeValues[\"severity\"].values[0]");
+        assert_eq!(
+            violations[0].field.to_string(),
+            "attributeValues[\"severity\"].values[0]"
+        );
     }
 
     #[test]
@@ -329,6 +333,6 @@ mod tests {
         let Err(Error::InvalidArgument(violations)) = resolve(IncidentInput::parse(fields), reference) else {
             panic!("a group was accepted as a user");
         };
-        assert_eq!(violations[0].field, "incidentAssigneeRequests[0].type");
+        assert_eq!(violations[0].field.to_string(), "incidentAssigneeRequests[0].type");
     }
 }

@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(other, None);
         let garbage = RevisionPage::parse(&mut v, Some(id), 5, "zz");
         assert_eq!(garbage, None);
-        let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field).collect();
+        let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field.to_string()).collect();
         assert_eq!(fields, ["pageToken", "pageToken"]);
     }
 

@@ -468,7 +468,7 @@ mod tests {
     use super::*;
 
     fn parse(fields: SearchFields) -> Result<Search, Vec<String>> {
-        Search::parse(fields).map_err(|v| v.into_vec().into_iter().map(|v| v.field).collect())
+        Search::parse(fields).map_err(|v| v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
     }
 
     #[test]

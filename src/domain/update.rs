@@ -248,7 +248,7 @@ mod tests {
     fn parse(paths: &[&str]) -> (UpdateMask, Vec<String>) {
         let mut v = Violations::new();
         let mask = UpdateMask::parse(&mut v, "updateMask", paths.iter().map(|p| p.to_string()).collect());
-        (mask, v.into_vec().into_iter().map(|v| v.field).collect())
+        (mask, v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn to_status(error: Error) -> Status {
             details.set_bad_request(
                 violations
                     .into_iter()
-                    .map(|v| FieldViolation::new(v.field, v.description))
+                    .map(|v| FieldViolation::new(v.field.to_string(), v.description))
                     .collect::<Vec<_>>(),
             );
             (Code::InvalidArgument, format!("{message}: {}", listed.join("; ")))

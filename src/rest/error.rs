@@ -9,7 +9,7 @@ use axum::{
 };
 
 use super::dto::{ErrorBody, Violation};
-use crate::domain::{Error, FieldViolation, RETRY_SHORTLY, request::REUSED};
+use crate::domain::{Error, FieldPath, FieldViolation, RETRY_SHORTLY, Segment, request::REUSED};
 
 /// The realm named in `WWW-Authenticate`.
 const REALM: &str = "incidentd";
@@ -35,14 +35,24 @@ impl ApiError {
         }
     }
 
-    /// A 400 for one field: a parameter, a header or a place in the body.
+    /// A 400 for one field: a parameter, a header or a place in the body, as
+    /// the REST request names it.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self::from_domain(Error::invalid(field, description), |field| field.to_owned())
+        let mut answer = Self::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "the request has 1 invalid field(s)",
+        );
+        answer.body.violations = vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }];
+        answer
     }
 
-    /// The answer to a domain error, with each violation's path passed through
-    /// `path` (from the gRPC request's paths to the REST request's).
-    pub fn from_domain(error: Error, path: impl Fn(&str) -> String) -> Self {
+    /// The answer to a domain error, with each violation's path named by `path`
+    /// as the REST request names it.
+    pub fn from_domain(error: Error, path: impl Fn(&FieldPath) -> String) -> Self {
         let message = error.to_string();
         let reason = error.reason();
         match error {
@@ -60,7 +70,7 @@ impl ApiError {
             Error::RequestIdReused => {
                 let mut answer = Self::new(StatusCode::UNPROCESSABLE_ENTITY, reason, message);
                 answer.body.violations = vec![Violation {
-                    field: path("requestId"),
+                    field: path(&FieldPath::from("requestId")),
                     description: REUSED.to_owned(),
                 }];
                 answer
@@ -118,10 +128,11 @@ fn retry_after_seconds(wait: std::time::Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
-/// Domain errors whose paths are the same in both transports.
+/// Domain errors whose paths need no translation but their syntax: those of
+/// parameters and of bodies that are the same in both transports.
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        Self::from_domain(error, str::to_owned)
+        Self::from_domain(error, rest_path)
     }
 }
 
@@ -137,13 +148,34 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A path as a REST body names it, in the syntax serde reports type errors in
+/// (`attributeValues.Ticket[0].id`): map keys after a dot, and an attribute's
+/// values are the map's value itself, with no wrapper.
+pub fn rest_path(path: &FieldPath) -> String {
+    let mut written = String::new();
+    for segment in path.segments() {
+        match segment {
+            Segment::Field(name) | Segment::Key(name) => {
+                if !written.is_empty() {
+                    written.push('.');
+                }
+                written.push_str(name);
+            }
+            Segment::Index(index) => written.push_str(&format!("[{index}]")),
+            Segment::Values => {}
+        }
+    }
+    written
+}
+
 /// Paths of the incident body: the gRPC request nests it under `incident`, the
 /// REST request is the body itself; the request id comes from a header.
-pub fn body_path(field: &str) -> String {
-    match field {
-        "incident" => "body".to_owned(),
-        "requestId" => super::IDEMPOTENCY_KEY.to_owned(),
-        _ => field.strip_prefix("incident.").unwrap_or(field).to_owned(),
+pub fn body_path(field: &FieldPath) -> String {
+    match field.strip_field("incident") {
+        Some(inner) if inner.is_root() => "body".to_owned(),
+        Some(inner) => rest_path(&inner),
+        None if *field == FieldPath::from("requestId") => super::IDEMPOTENCY_KEY.to_owned(),
+        None => rest_path(field),
     }
 }
 
@@ -153,12 +185,27 @@ mod tests {
 
     #[test]
     fn body_paths_lose_the_grpc_envelope() {
+        let path = |written: &str| body_path(&FieldPath::from(written));
         assert_eq!(
-            body_path("incident.jurisdictions[0].countryCode"),
+            path("incident.jurisdictions[0].countryCode"),
             "jurisdictions[0].countryCode"
         );
-        assert_eq!(body_path("incidentId"), "incidentId");
-        assert_eq!(body_path("incident"), "body");
+        assert_eq!(path("incidentId"), "incidentId");
+        assert_eq!(path("incident"), "body");
+        assert_eq!(path("requestId"), "Idempotency-Key");
+    }
+
+    #[test]
+    fn attribute_value_paths_are_those_of_the_rest_body() {
+        let value = FieldPath::from("incident")
+            .field("attributeValues")
+            .key("Data Category")
+            .values()
+            .index(0)
+            .field("id");
+        assert_eq!(body_path(&value), "attributeValues.Data Category[0].id");
+        let list = FieldPath::root().field("attributeValues").key("Ticket").values();
+        assert_eq!(rest_path(&list), "attributeValues.Ticket");
     }
 
     #[test]

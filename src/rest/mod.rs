@@ -32,6 +32,7 @@ use self::{
 };
 use crate::{
     auth::Verifier,
+    domain::{FieldPath, Segment},
     service::{Service, UpdateRequest},
 };
 
@@ -391,8 +392,11 @@ pub(crate) fn merge_patch(patch: Map<String, Value>) -> (Vec<String>, Map<String
 }
 
 /// `3` of `updateMask.paths[3]`.
-fn mask_index(field: &str) -> Option<usize> {
-    field.strip_prefix("updateMask.paths[")?.strip_suffix(']')?.parse().ok()
+fn mask_index(field: &FieldPath) -> Option<usize> {
+    match field.strip_field("updateMask")?.strip_field("paths")?.segments() {
+        [Segment::Index(i)] => Some(*i),
+        _ => None,
+    }
 }
 
 /// Search the caller's incidents.

@@ -256,6 +256,42 @@ async fn every_violation_of_a_body_is_named_by_its_json_path() {
 }
 
 #[tokio::test]
+async fn attribute_value_paths_are_those_of_the_rest_body_in_one_syntax() {
+    let (_app, seed, http) = setup().await;
+    let mut body = minimal(&seed, "Attribute paths");
+    body["attributeValues"] = json!({
+        "Data Categories": [{}, {"id": "not-a-uuid"}],
+        "Severity": [{"value": "Catastrophic"}]
+    });
+    let refused = http.post("/incidents", body.clone()).await;
+    assert_eq!(
+        refused.violations(),
+        [
+            "attributeValues.Data Categories[0]",
+            "attributeValues.Data Categories[1].id",
+            "attributeValues.Severity[0].value"
+        ]
+    );
+    body["attributeValues"] = json!({"Severity": [{"value": "Low"}, {"value": "High"}]});
+    assert_eq!(
+        http.post("/incidents", body.clone()).await.violations(),
+        ["attributeValues.Severity"]
+    );
+    // A wrong JSON type, found by the gateway, is named in the same syntax.
+    body["attributeValues"] = json!({"Severity": [{"value": 3}]});
+    assert_eq!(
+        http.post("/incidents", body).await.violations(),
+        ["attributeValues.Severity[0].value"]
+    );
+
+    let created = http.post("/incidents", minimal(&seed, "Patched")).await;
+    let id = created.body.as_str().unwrap();
+    let patch = json!({"attributeValues": {"Severity": [{"value": "Catastrophic"}]}});
+    let patched = http.patch(&format!("/incidents/{id}"), patch, &[]).await;
+    assert_eq!(patched.violations(), ["attributeValues.Severity[0].value"]);
+}
+
+#[tokio::test]
 async fn malformed_json_and_wrong_types_are_400_with_their_place() {
     let (_app, seed, http) = setup().await;
     let malformed = http
