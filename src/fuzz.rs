@@ -11,7 +11,7 @@ use crate::{
     grpc::convert,
     pb,
     rest::{
-        dto::{CreateOnlyRequest, IncidentUpdateRequest, SearchParams, SearchRequest},
+        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, SearchParams},
         extract::{parse_json, parse_value},
         merge_patch,
     },
@@ -45,8 +45,8 @@ pub fn grpc_search(bytes: &[u8]) {
 /// The body of `POST /incidents`.
 pub fn rest_create(bytes: &[u8]) {
     if let (Ok(body), Ok(create_only)) = (
-        parse_json::<IncidentUpdateRequest>(bytes),
-        parse_json::<CreateOnlyRequest>(bytes),
+        parse_json::<IncidentUpdate>(bytes),
+        parse_json::<IncidentCreateOnly>(bytes),
     ) {
         let _ = parse_create(Some((body.into(), create_only.into())), "");
     }
@@ -54,7 +54,7 @@ pub fn rest_create(bytes: &[u8]) {
 
 /// The body of `PUT /incidents/{id}`.
 pub fn rest_replace(bytes: &[u8]) {
-    if let Ok(body) = parse_json::<IncidentUpdateRequest>(bytes) {
+    if let Ok(body) = parse_json::<IncidentUpdate>(bytes) {
         update(UpdateRequest {
             incident_id: PATH_ID.into(),
             body: Some(body.into()),
@@ -69,7 +69,7 @@ pub fn rest_patch(bytes: &[u8]) {
         return;
     };
     let (paths, body) = merge_patch(patch);
-    if let Ok(body) = parse_value::<IncidentUpdateRequest>(Value::Object(body)) {
+    if let Ok(body) = parse_value::<IncidentUpdate>(Value::Object(body)) {
         update(UpdateRequest {
             incident_id: PATH_ID.into(),
             body: Some(body.into()),
@@ -89,7 +89,7 @@ pub fn rest_search(bytes: &[u8]) {
     let Ok(params) = serde_urlencoded::from_bytes::<SearchParams>(query) else {
         return;
     };
-    if let Ok(body) = parse_json::<SearchRequest>(body) {
+    if let Ok(body) = parse_json::<IncidentSearch>(body) {
         let _ = Search::parse(body.into_fields(params));
     }
 }

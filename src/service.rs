@@ -12,7 +12,6 @@ use crate::{
     auth::{Principal, Scope, allow},
     domain::{
         Error, Violations,
-        incident::Incident,
         input::{IncidentFields, IncidentInput},
         inventory::{CreateOnly, CreateOnlyFields},
         jurisdiction::{self, Jurisdiction},
@@ -25,6 +24,7 @@ use crate::{
         search::{Search, SearchFields, SearchPage},
         text::{parse_uuid, shorten},
         update::{Update, UpdateMask},
+        view::IncidentView,
     },
     store::Store,
 };
@@ -111,27 +111,32 @@ impl Service {
         principal: &Principal,
         body: Option<(IncidentFields, CreateOnlyFields)>,
         request_id: &str,
-    ) -> Result<Incident, Error> {
+    ) -> Result<IncidentView, Error> {
         self.admit(principal, allow::CREATE_INCIDENT)?;
         let (input, create_only, request) = parse_create(body, request_id)?;
         self.store
             .create_incident(principal, input, create_only, request)
             .await
+            .map(IncidentView::from)
             .map_err(|e| e.within(BODY))
     }
 
-    pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<Incident, Error> {
+    pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<IncidentView, Error> {
         self.admit(principal, allow::READ_INCIDENT)?;
         let id = parse_uuid(incident_id).map_err(|e| Error::invalid("incidentId", e))?;
-        self.store.get_incident(principal.tenant_id, id).await
+        self.store
+            .get_incident(principal.tenant_id, id)
+            .await
+            .map(IncidentView::from)
     }
 
-    pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<Incident, Error> {
+    pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<IncidentView, Error> {
         self.admit(principal, allow::UPDATE_INCIDENT)?;
         let (id, update) = parse_update(request)?;
         self.store
             .update_incident(principal, id, update)
             .await
+            .map(IncidentView::from)
             .map_err(|e| e.within(BODY))
     }
 
@@ -282,11 +287,7 @@ pub fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
     } = request;
     let mut violations = Violations::new();
     let id = violations.check("incidentId", parse_uuid(&incident_id));
-    let mask = match update_mask {
-        None => UpdateMask::All,
-        Some(paths) if paths.is_empty() => UpdateMask::nothing(),
-        Some(paths) => UpdateMask::parse(&mut violations, "updateMask", paths),
-    };
+    let mask = UpdateMask::parse(&mut violations, "updateMask", update_mask);
     let etag = Some(etag).filter(|e| !e.is_empty());
     let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
     if body.is_none() {

@@ -45,6 +45,14 @@ vocabulary!(
     /// Whether an incident is still being worked on.
     IncidentStatus { Open, Closed }
 );
+vocabulary!(
+    /// How urgent notifying in a jurisdiction is.
+    Urgency { Low, Medium, High, None }
+);
+vocabulary!(
+    /// Whether a recipient (the authority, the individuals) must be notified.
+    NotifyState { NotificationRequired, NotificationNotRequired, NeedsMoreInfo }
+);
 
 /// Parses an optional vocabulary name from a request: absent means `default`,
 /// and only the names in `accepted` are allowed.

@@ -81,7 +81,8 @@ impl CreateOnly {
     }
 }
 
-const LINK_SOURCE_TYPES: [SourceType; 3] = [SourceType::Manual, SourceType::Assessment, SourceType::Integration];
+/// The source types a link may give.
+pub const LINK_SOURCE_TYPES: [SourceType; 3] = [SourceType::Manual, SourceType::Assessment, SourceType::Integration];
 
 /// Parses `linkedInventories`, recording violations with their paths.
 pub fn parse_links(v: &mut Violations, raw: BTreeMap<String, InventoryLinkRef>) -> Vec<InventoryLinks> {

@@ -16,6 +16,7 @@ pub mod revision;
 pub mod search;
 pub mod text;
 pub mod update;
+pub mod view;
 
 pub use error::{Error, FieldViolation, RETRY_SHORTLY, Resource, Violations};
 pub use path::{FieldPath, Segment};

@@ -82,19 +82,17 @@ pub enum UpdateMask {
 }
 
 impl UpdateMask {
-    /// A mask of no field: the update changes nothing (an empty merge patch).
-    pub fn nothing() -> Self {
-        UpdateMask::Only {
-            fields: BTreeSet::new(),
-            attributes: BTreeSet::new(),
-        }
-    }
-
-    /// Parses the mask's paths, recording each bad one under `field`
+    /// The mask of a request, for every transport: none replaces the whole body
+    /// (the original PUT), no path replaces nothing (an empty merge patch), and
+    /// paths name what to replace. Each bad path is recorded under `field`
     /// (`updateMask.paths[2]`). A path is a body field's JSON or proto name, `*`
-    /// alone, or `attributeValues.<name>` for one custom attribute, the name in
-    /// backticks when it is not a plain word (`` attributeValues.`Data Category` ``).
-    pub fn parse(v: &mut Violations, field: &str, paths: Vec<String>) -> Self {
+    /// alone (the whole body), or `attributeValues.<name>` for one custom
+    /// attribute, the name in backticks when it is not a plain word
+    /// (`` attributeValues.`Data Category` ``).
+    pub fn parse(v: &mut Violations, field: &str, paths: Option<Vec<String>>) -> Self {
+        let Some(paths) = paths else {
+            return UpdateMask::All;
+        };
         let mut fields = BTreeSet::new();
         let mut attributes = BTreeSet::new();
         let all = paths.iter().any(|p| p == "*");
@@ -124,7 +122,7 @@ impl UpdateMask {
                 );
             }
         }
-        if all || (fields.is_empty() && attributes.is_empty()) {
+        if all {
             return UpdateMask::All;
         }
         if fields.contains(&BodyField::AttributeValues) {
@@ -247,7 +245,8 @@ mod tests {
 
     fn parse(paths: &[&str]) -> (UpdateMask, Vec<String>) {
         let mut v = Violations::new();
-        let mask = UpdateMask::parse(&mut v, "updateMask", paths.iter().map(|p| p.to_string()).collect());
+        let paths = paths.iter().map(|p| p.to_string()).collect();
+        let mask = UpdateMask::parse(&mut v, "updateMask", Some(paths));
         (mask, v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
     }
 
@@ -270,9 +269,18 @@ mod tests {
     }
 
     #[test]
-    fn no_paths_or_a_star_replace_everything() {
-        assert_eq!(parse(&[]).0, UpdateMask::All);
+    fn no_mask_or_a_star_replace_everything_and_no_path_nothing() {
+        assert_eq!(
+            UpdateMask::parse(&mut Violations::new(), "updateMask", None),
+            UpdateMask::All
+        );
         assert_eq!(parse(&["*"]).0, UpdateMask::All);
+        let nothing = UpdateMask::Only {
+            fields: BTreeSet::new(),
+            attributes: BTreeSet::new(),
+        };
+        assert_eq!(parse(&[]).0, nothing);
+        assert_eq!(parse(&["number"]).0, nothing, "bad paths alone replace nothing");
     }
 
     #[test]

@@ -10,14 +10,14 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        enums::AssigneeKind,
-        incident::{ChosenValue, Incident},
+        enums::{AssigneeKind, NotifyState},
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
+        view::{AttributeValueView, IncidentSummaryView, IncidentView, JurisdictionView, StageView},
     },
     pb,
     service::UpdateRequest,
@@ -54,7 +54,7 @@ fn timestamp(at: DateTime<Utc>) -> Timestamp {
 }
 
 /// The enum value of a domain vocabulary name, by its proto name.
-fn enum_value<E>(name: &str, from_name: impl Fn(&str) -> Option<E>) -> i32
+fn vocabulary<E>(name: &str, from_name: impl Fn(&str) -> Option<E>) -> i32
 where
     E: Into<i32>,
 {
@@ -213,7 +213,7 @@ fn jurisdiction_ref(jurisdiction: pb::JurisdictionInput) -> JurisdictionRef {
 
 /// The proto name of an assignee kind: requests and directory entries alike.
 pub fn assignee_type(kind: AssigneeKind) -> i32 {
-    enum_value(kind.as_str(), pb::assignee_type::Value::from_str_name)
+    vocabulary(kind.as_str(), pb::assignee_type::Value::from_str_name)
 }
 
 /// The name of a request's enum value, for the domain to parse.
@@ -225,67 +225,88 @@ pub fn attribute_kind_name(raw: i32) -> Option<String> {
     enum_name(raw, pb::attribute_type::Value::as_str_name)
 }
 
-impl From<Incident> for pb::Incident {
-    fn from(incident: Incident) -> Self {
-        let user = incident.user_assignee().cloned();
-        let schema_id = incident.schema_id().to_string();
-        let etag = incident.etag();
-        let attribute_values = attribute_values(&incident.attribute_values);
+impl From<IncidentView> for pb::Incident {
+    fn from(view: IncidentView) -> Self {
+        let IncidentView {
+            id,
+            number,
+            incident_type,
+            name,
+            description,
+            source_type,
+            organization,
+            root_cause,
+            date_occurred,
+            date_closed,
+            date_discovered,
+            deadline,
+            created_by,
+            creator,
+            assignee,
+            created_at,
+            updated_at,
+            stage,
+            notification_needed,
+            status,
+            schema_id,
+            attribute_values,
+            assignees,
+            jurisdictions,
+            closed_setting_on,
+            linked_inventories,
+            revision,
+            etag,
+        } = view;
+        let stage = Stage::from(stage);
         pb::Incident {
-            id: incident.id.to_string(),
-            number: incident.number,
-            incident_type_id: incident.incident_type.id.to_string(),
-            incident_type_name: incident.incident_type.name,
-            name: incident.name,
-            description: incident.description,
-            source_type: enum_value(incident.source_type.as_str(), pb::source_type::Value::from_str_name),
+            id: id.to_string(),
+            number,
+            incident_type_id: incident_type.id.to_string(),
+            incident_type_name: incident_type.name,
+            name,
+            description,
+            source_type: vocabulary(source_type.as_str(), pb::source_type::Value::from_str_name),
             assessment_links: Vec::new(),
-            org_group_id: incident.organization.id.to_string(),
-            org_group_name: incident.organization.name,
-            root_cause: incident.root_cause,
-            date_occurred: incident.date_occurred.map(timestamp),
-            date_closed: incident.date_closed.map(timestamp),
-            date_discovered: incident.date_discovered.map(timestamp),
-            deadline: incident.deadline.map(timestamp),
-            created_by: incident.created_by.to_string(),
-            creator: incident.creator,
-            assignee_id: user.as_ref().map(|u| u.id.to_string()),
-            assignee_name: user.map(|u| u.name),
-            created_dt: Some(timestamp(incident.created_at)),
-            workflow_id: None,
-            workflow_name: None,
-            incident_stage_id: None,
-            incident_stage_name: None,
-            incident_stage_badge_color: None,
-            notification_needed: enum_value(
-                incident.notification_needed.as_str(),
+            org_group_id: organization.id.to_string(),
+            org_group_name: organization.name,
+            root_cause,
+            date_occurred: date_occurred.map(timestamp),
+            date_closed: date_closed.map(timestamp),
+            date_discovered: date_discovered.map(timestamp),
+            deadline: deadline.map(timestamp),
+            created_by: created_by.to_string(),
+            creator,
+            assignee_id: assignee.as_ref().map(|u| u.id.to_string()),
+            assignee_name: assignee.map(|u| u.name),
+            created_dt: Some(timestamp(created_at)),
+            workflow_id: stage.workflow_id,
+            workflow_name: stage.workflow_name,
+            incident_stage_id: stage.stage_id,
+            incident_stage_name: stage.stage_name,
+            incident_stage_badge_color: stage.badge_color,
+            notification_needed: vocabulary(
+                notification_needed.as_str(),
                 pb::notification_needed::Value::from_str_name,
             ),
-            incident_status: enum_value(incident.status.as_str(), pb::incident_status::Value::from_str_name),
-            schema_id,
-            updated_dt: Some(timestamp(incident.updated_at)),
-            attribute_values,
-            incident_assignee_information: incident
-                .assignees
+            incident_status: vocabulary(status.as_str(), pb::incident_status::Value::from_str_name),
+            schema_id: schema_id.to_string(),
+            updated_dt: Some(timestamp(updated_at)),
+            attribute_values: attribute_values_by_name(attribute_values),
+            incident_assignee_information: assignees
                 .into_iter()
                 .map(|a| pb::AssigneeInformation {
-                    assignee_id: a.assignee.id.to_string(),
-                    assignee_name: a.assignee.name,
-                    r#type: assignee_type(a.assignee.kind),
+                    assignee_id: a.id.to_string(),
+                    assignee_name: a.name,
+                    r#type: assignee_type(a.kind),
                 })
                 .collect(),
             attachments: Vec::new(),
-            jurisdictions: incident
-                .jurisdictions
-                .into_iter()
-                .map(jurisdiction_information)
-                .collect(),
-            closed_setting_on: false,
-            linked_inventories: incident
-                .linked_inventories
+            jurisdictions: jurisdictions.into_iter().map(jurisdiction_information).collect(),
+            closed_setting_on,
+            linked_inventories: linked_inventories
                 .into_iter()
                 .map(|links| {
-                    let source_type = enum_value(links.source_type.as_str(), pb::source_type::Value::from_str_name);
+                    let source_type = vocabulary(links.source_type.as_str(), pb::source_type::Value::from_str_name);
                     let value = pb::InventoryLinks {
                         inventory_ids: links.inventory_ids.iter().map(Uuid::to_string).collect(),
                         external_ids: links.external_ids,
@@ -295,7 +316,39 @@ impl From<Incident> for pb::Incident {
                 })
                 .collect(),
             etag,
-            revision: incident.revision,
+            revision,
+        }
+    }
+}
+
+/// A stage's fields, each absent when the incident is in no stage.
+#[derive(Default)]
+struct Stage {
+    workflow_id: Option<String>,
+    workflow_name: Option<String>,
+    stage_id: Option<String>,
+    stage_name: Option<String>,
+    badge_color: Option<String>,
+}
+
+impl From<Option<StageView>> for Stage {
+    fn from(stage: Option<StageView>) -> Self {
+        let Some(StageView {
+            workflow_id,
+            workflow_name,
+            stage_id,
+            stage_name,
+            badge_color,
+        }) = stage
+        else {
+            return Stage::default();
+        };
+        Stage {
+            workflow_id: Some(workflow_id.to_string()),
+            workflow_name: Some(workflow_name),
+            stage_id: Some(stage_id.to_string()),
+            stage_name: Some(stage_name),
+            badge_color,
         }
     }
 }
@@ -357,26 +410,28 @@ fn json_value(value: serde_json::Value) -> prost_types::Value {
 }
 
 /// Attribute values by attribute name, as incidents and summaries show them.
-fn attribute_values(chosen: &[ChosenValue]) -> BTreeMap<String, pb::AttributeValueList> {
-    let mut by_name = BTreeMap::<String, pb::AttributeValueList>::new();
-    for chosen in chosen {
-        let value = pb::AttributeValue {
-            attribute_name: chosen.attribute_name.clone(),
-            id: chosen.option.as_ref().map(|o| o.id.to_string()),
-            value: chosen.value().to_owned(),
-            value_key: chosen.value_key(),
-            color_code: None,
-            option_selection_value: None,
-            display_label: chosen.value().to_owned(),
-            disabled: chosen.disabled(),
-        };
-        by_name
-            .entry(chosen.attribute_name.clone())
-            .or_default()
-            .values
-            .push(value);
-    }
+fn attribute_values_by_name(
+    by_name: BTreeMap<String, Vec<AttributeValueView>>,
+) -> BTreeMap<String, pb::AttributeValueList> {
     by_name
+        .into_iter()
+        .map(|(name, values)| {
+            let values = values
+                .into_iter()
+                .map(|v| pb::AttributeValue {
+                    attribute_name: v.attribute_name,
+                    id: v.id.map(|id| id.to_string()),
+                    display_label: v.value.clone(),
+                    value: v.value,
+                    value_key: v.value_key,
+                    color_code: None,
+                    option_selection_value: None,
+                    disabled: v.disabled,
+                })
+                .collect();
+            (name, pb::AttributeValueList { values })
+        })
+        .collect()
 }
 
 /// A search request in the domain's plain fields.
@@ -449,85 +504,98 @@ impl From<SearchPage> for pb::SearchIncidentsResponse {
     fn from(page: SearchPage) -> Self {
         let total_pages = page.total_elements.div_ceil(page.size.max(1));
         pb::SearchIncidentsResponse {
-            incidents: page.incidents.into_iter().map(summary).collect(),
             total_elements: i64::try_from(page.total_elements).unwrap_or(i64::MAX),
             total_pages: i32::try_from(total_pages).unwrap_or(i32::MAX),
             number: i32::try_from(page.page).unwrap_or(i32::MAX),
             size: i32::try_from(page.size).unwrap_or(i32::MAX),
             next_page_token: page.next_page_token.unwrap_or_default(),
+            incidents: page.incidents.into_iter().map(|i| summary(i.into())).collect(),
         }
     }
 }
 
-/// The summary of an incident: the fields of the incident a search shows, each
-/// converted once, in `From<Incident> for pb::Incident`.
-fn summary(incident: Incident) -> pb::IncidentSummary {
-    let pb::Incident {
+fn summary(view: IncidentSummaryView) -> pb::IncidentSummary {
+    let IncidentSummaryView {
         id,
         number,
-        incident_type_id,
-        incident_type_name,
+        incident_type,
         name,
         description,
         source_type,
-        org_group_id,
-        org_group_name,
+        organization,
         date_occurred,
-        date_closed,
         date_discovered,
         deadline,
+        date_closed,
+        assignee,
+        total_assessment,
+        open_assessment,
+        is_extended,
+        is_deleted,
         created_by,
         creator,
-        assignee_id,
-        assignee_name,
-        created_dt,
-        workflow_id,
-        workflow_name,
-        incident_stage_id,
-        incident_stage_name,
+        created_at,
+        updated_at,
+        stage,
         notification_needed,
-        incident_status,
-        updated_dt,
+        status,
         attribute_values,
         revision,
-        ..
-    } = incident.into();
+    } = view;
+    let stage = Stage::from(stage);
     pb::IncidentSummary {
-        incident_id: id,
+        incident_id: id.to_string(),
         number,
-        incident_type_id,
-        incident_type_name,
+        incident_type_id: incident_type.id.to_string(),
+        incident_type_name: incident_type.name,
         name,
         description,
-        source_type,
-        org_group_id,
-        org_group_name,
-        date_occurred,
-        date_discovered,
-        deadline,
-        date_closed,
-        assignee_id,
-        assignee_name,
-        total_assessment: 0,
-        open_assessment: 0,
-        is_extended: false,
-        is_deleted: false,
-        created_by,
+        source_type: vocabulary(source_type.as_str(), pb::source_type::Value::from_str_name),
+        org_group_id: organization.id.to_string(),
+        org_group_name: organization.name,
+        date_occurred: date_occurred.map(timestamp),
+        date_discovered: date_discovered.map(timestamp),
+        deadline: deadline.map(timestamp),
+        date_closed: date_closed.map(timestamp),
+        assignee_id: assignee.as_ref().map(|u| u.id.to_string()),
+        assignee_name: assignee.map(|u| u.name),
+        total_assessment,
+        open_assessment,
+        is_extended,
+        is_deleted,
+        created_by: created_by.to_string(),
         creator,
-        created_date: created_dt,
-        updated_dt,
-        workflow_id,
-        workflow_name,
-        incident_stage_id,
-        incident_stage_name,
-        notification_needed,
-        incident_status,
-        attribute_values,
+        created_date: Some(timestamp(created_at)),
+        updated_dt: Some(timestamp(updated_at)),
+        workflow_id: stage.workflow_id,
+        workflow_name: stage.workflow_name,
+        incident_stage_id: stage.stage_id,
+        incident_stage_name: stage.stage_name,
+        notification_needed: vocabulary(
+            notification_needed.as_str(),
+            pb::notification_needed::Value::from_str_name,
+        ),
+        incident_status: vocabulary(status.as_str(), pb::incident_status::Value::from_str_name),
+        attribute_values: attribute_values_by_name(attribute_values),
         revision,
     }
 }
 
-fn jurisdiction_information(j: &Jurisdiction) -> pb::JurisdictionInformation {
+fn jurisdiction_information(view: JurisdictionView) -> pb::JurisdictionInformation {
+    let JurisdictionView {
+        jurisdiction: j,
+        urgency,
+        notify_individual,
+        notify_individual_deadline,
+        notify_authority,
+        notify_authority_deadline,
+        number_of_guidances,
+        number_of_accepted_guidances,
+        number_of_addressed_guidances,
+    } = view;
+    let notify = |state: Option<NotifyState>| {
+        state.map_or(0, |s| vocabulary(s.as_str(), pb::notify_state::Value::from_str_name))
+    };
     pb::JurisdictionInformation {
         jurisdiction_id: j.id.to_string(),
         region_name: j.region_name.to_owned(),
@@ -535,14 +603,14 @@ fn jurisdiction_information(j: &Jurisdiction) -> pb::JurisdictionInformation {
         country_code: j.country_code.to_owned(),
         state_province_name: j.state_province_name.map(str::to_owned),
         state_province_code: j.state_province_code.map(str::to_owned),
-        urgency: pb::urgency::Value::None.into(),
-        notify_individual: 0,
-        notify_individual_deadline: None,
-        notify_authority: 0,
-        notify_authority_deadline: None,
-        number_of_guidances: 0,
-        number_of_accepted_guidances: 0,
-        number_of_addressed_guidances: 0,
+        urgency: vocabulary(urgency.as_str(), pb::urgency::Value::from_str_name),
+        notify_individual: notify(notify_individual),
+        notify_individual_deadline: notify_individual_deadline.map(timestamp),
+        notify_authority: notify(notify_authority),
+        notify_authority_deadline: notify_authority_deadline.map(timestamp),
+        number_of_guidances,
+        number_of_accepted_guidances,
+        number_of_addressed_guidances,
     }
 }
 
@@ -570,7 +638,7 @@ impl From<Attribute> for pb::Attribute {
         pb::Attribute {
             id: a.id.to_string(),
             name: a.name,
-            r#type: enum_value(a.kind.as_str(), pb::attribute_type::Value::from_str_name),
+            r#type: vocabulary(a.kind.as_str(), pb::attribute_type::Value::from_str_name),
             options: a
                 .options
                 .into_iter()

@@ -38,15 +38,21 @@ impl ApiError {
     /// A 400 for one field: a parameter, a header or a place in the body, as
     /// the REST request names it.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        let mut answer = Self::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_ARGUMENT",
-            "the request has 1 invalid field(s)",
-        );
-        answer.body.violations = vec![Violation {
-            field: field.into(),
-            description: description.into(),
-        }];
+        Self::invalid_fields(vec![field.into()], description)
+    }
+
+    /// A 400 for several fields with the same fault.
+    pub fn invalid_fields(fields: Vec<String>, description: impl Into<String>) -> Self {
+        let description = description.into();
+        let message = format!("the request has {} invalid field(s)", fields.len());
+        let mut answer = Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message);
+        answer.body.violations = fields
+            .into_iter()
+            .map(|field| Violation {
+                field,
+                description: description.clone(),
+            })
+            .collect();
         answer
     }
 

@@ -9,8 +9,12 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use super::{Rest, error::ApiError};
-use crate::auth::Principal;
+use super::{
+    Rest,
+    dto::KnownKeys,
+    error::{ApiError, rest_path},
+};
+use crate::{auth::Principal, domain::FieldPath};
 
 /// The verified caller.
 pub struct Caller(pub Principal);
@@ -30,30 +34,52 @@ impl FromRequestParts<Rest> for Caller {
     }
 }
 
-/// A JSON body of type `T`.
+/// A JSON body of type `T`, with no key that `T` does not know.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned + KnownKeys> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        parse_json(&bytes).map(Body)
+        let body = parse_json(&bytes)?;
+        known_keys(&body)?;
+        Ok(Body(body))
     }
 }
 
 /// One JSON body read as two types, each ignoring the other's fields: a create
 /// is the update body and the create-only fields. (With `#[serde(flatten)]`,
-/// serde would lose the paths of wrongly typed fields.)
+/// serde would lose the paths of wrongly typed fields.) A key neither knows is
+/// refused.
 pub struct Bodies<A, B>(pub A, pub B);
 
-impl<S: Send + Sync, A: DeserializeOwned, B: DeserializeOwned> FromRequest<S> for Bodies<A, B> {
+impl<S, A, B> FromRequest<S> for Bodies<A, B>
+where
+    S: Send + Sync,
+    A: DeserializeOwned,
+    B: DeserializeOwned,
+    (A, B): KnownKeys,
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        Ok(Bodies(parse_json(&bytes)?, parse_json(&bytes)?))
+        let bodies = (parse_json(&bytes)?, parse_json(&bytes)?);
+        known_keys(&bodies)?;
+        Ok(Bodies(bodies.0, bodies.1))
     }
+}
+
+/// Refuses a body with keys it does not know, naming each.
+pub fn known_keys(body: &impl KnownKeys) -> Result<(), ApiError> {
+    let mut unknown = Vec::new();
+    body.unknown_keys(&FieldPath::root(), &mut unknown);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let fields = unknown.iter().map(rest_path).collect();
+    Err(ApiError::invalid_fields(fields, "is not a field of this object"))
 }
 
 /// The bytes of a JSON body: refused unless its media type is JSON, or when it

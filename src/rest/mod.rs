@@ -6,6 +6,8 @@
 pub(crate) mod dto;
 mod error;
 pub(crate) mod extract;
+mod incidents;
+mod reference;
 
 use std::sync::Arc;
 
@@ -17,24 +19,17 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde_json::{Map, Value};
 use utoipa::{
     IntoResponses, Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+pub(crate) use self::incidents::merge_patch;
 pub use self::{dto::ErrorBody, error::ApiError};
-use self::{
-    dto::*,
-    error::body_path,
-    extract::{Bodies, Body, Caller, Query, parse_value},
-};
-use crate::{
-    auth::Verifier,
-    domain::{FieldPath, Segment},
-    service::{Service, UpdateRequest},
-};
+use self::{dto::*, incidents::*, reference::*};
+use crate::auth::Verifier;
+use crate::service::Service;
 
 /// Where the API lives, as in the original.
 pub const PREFIX: &str = "/api/incident/v1";
@@ -56,17 +51,22 @@ pub struct Rest {
         title = "incidentd REST gateway",
         description = "The incident register's original REST API, served by incidentd on the same use cases as its gRPC API."
     ),
-    modifiers(&BearerAuth),
+    modifiers(&Components),
     security(("bearer" = [])),
     components(schemas(ErrorBody))
 )]
 struct ApiDoc;
 
-struct BearerAuth;
+/// What the document holds beside the routes' own schemas: the bearer scheme
+/// and the vocabularies.
+struct Components;
 
-impl Modify for BearerAuth {
+impl Modify for Components {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in vocabularies() {
+            components.schemas.insert(name.to_owned(), schema.into());
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -85,7 +85,7 @@ impl Modify for BearerAuth {
 enum Refusals {
     /// Violations, each with its field.
     #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorBody),
+    BadRequest(ErrorBody),
     /// No valid bearer token.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
@@ -178,7 +178,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IncidentId {
 }
 
 /// An answer that shows an incident, with its etag as `ETag`.
-struct Shown(StatusCode, IncidentInformation);
+struct Shown(StatusCode, Incident);
 
 impl IntoResponse for Shown {
     fn into_response(self) -> Response {
@@ -221,430 +221,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(header_text(headers, IDEMPOTENCY_KEY)?.unwrap_or_default())
 }
 
-/// Create an incident.
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/incidents",
-    tag = "incidents",
-    request_body = IncidentCreateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A UUID: the same request sent again with it returns the first answer")),
-    responses(
-        (status = 201, description = "The new incident's id", body = String,
-            headers(("Location" = String), ("ETag" = String))),
-        (status = 422, description = "The Idempotency-Key came with a different request", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn create_incident(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    Bodies(body, create_only): Bodies<IncidentUpdateRequest, CreateOnlyRequest>,
-) -> Result<Response, ApiError> {
-    let request_id = idempotency_key(&headers)?;
-    let incident = rest
-        .service
-        .create_incident(&caller, Some((body.into(), create_only.into())), &request_id)
-        .await
-        .map_err(|e| ApiError::from_domain(e, body_path))?;
-    let headers = [
-        (header::LOCATION, format!("{PREFIX}/incidents/{}", incident.id)),
-        (header::ETAG, quoted(&incident.etag())),
-    ];
-    Ok((StatusCode::CREATED, headers, Json(incident.id)).into_response())
-}
-
-/// Get an incident.
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/incidents/{incidentId}",
-    tag = "incidents",
-    params(("incidentId" = String, Path, format = Uuid)),
-    responses(
-        (status = 200, body = IncidentInformation, headers(("ETag" = String))),
-        (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
-        Refusals
-    )
-)]
-async fn get_incident(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    IncidentId(id): IncidentId,
-) -> Result<Shown, ApiError> {
-    let incident = rest.service.get_incident(&caller, &id).await?;
-    Ok(Shown(StatusCode::OK, incident.into()))
-}
-
-/// Replace the incident's editable body (the original PUT: an attribute left out
-/// ends up empty).
-#[utoipa::path(
-    put,
-    path = "/api/incident/v1/incidents/{incidentId}",
-    tag = "incidents",
-    request_body = IncidentUpdateRequest,
-    params(
-        ("incidentId" = String, Path, format = Uuid),
-        ("If-Match" = Option<String>, Header, description = "Update only if the incident is still at this ETag"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A UUID: the same request sent again with it returns the first answer")
-    ),
-    responses(
-        (status = 200, body = IncidentInformation, headers(("ETag" = String))),
-        (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
-        (status = 412, description = "If-Match names an older revision", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key came with a different request", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn update_incident(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    IncidentId(incident_id): IncidentId,
-    headers: HeaderMap,
-    Body(body): Body<IncidentUpdateRequest>,
-) -> Result<Shown, ApiError> {
-    let update = UpdateRequest {
-        incident_id,
-        body: Some(body.into()),
-        etag: if_match(&headers)?,
-        update_mask: None,
-        request_id: idempotency_key(&headers)?,
-    };
-    let incident = rest
-        .service
-        .update_incident(&caller, update)
-        .await
-        .map_err(|e| ApiError::from_domain(e, body_path))?;
-    Ok(Shown(StatusCode::OK, incident.into()))
-}
-
-/// Change some fields of the incident with a JSON Merge Patch (RFC 7396): the
-/// fields present are replaced, `null` clears one, `attributeValues` merges by
-/// attribute name, lists are replaced whole.
-#[utoipa::path(
-    patch,
-    path = "/api/incident/v1/incidents/{incidentId}",
-    tag = "incidents",
-    request_body(content = IncidentUpdateRequest, content_type = "application/merge-patch+json"),
-    params(
-        ("incidentId" = String, Path, format = Uuid),
-        ("If-Match" = Option<String>, Header, description = "Update only if the incident is still at this ETag"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A UUID: the same request sent again with it returns the first answer")
-    ),
-    responses(
-        (status = 200, body = IncidentInformation, headers(("ETag" = String))),
-        (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
-        (status = 412, description = "If-Match names an older revision", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key came with a different request", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn patch_incident(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    IncidentId(incident_id): IncidentId,
-    headers: HeaderMap,
-    Body(patch): Body<Map<String, Value>>,
-) -> Result<Shown, ApiError> {
-    let (paths, body) = merge_patch(patch);
-    let body: IncidentUpdateRequest = parse_value(Value::Object(body))?;
-    let update = UpdateRequest {
-        incident_id,
-        body: Some(body.into()),
-        etag: if_match(&headers)?,
-        update_mask: Some(paths.clone()),
-        request_id: idempotency_key(&headers)?,
-    };
-    let incident = rest.service.update_incident(&caller, update).await.map_err(|e| {
-        ApiError::from_domain(e, |field| {
-            // A bad mask path is a key of the patch.
-            mask_index(field)
-                .and_then(|i| paths.get(i))
-                .map_or_else(|| body_path(field), |path| path.replace('`', ""))
-        })
-    })?;
-    Ok(Shown(StatusCode::OK, incident.into()))
-}
-
-/// The field mask and the body a merge patch stands for: each key is a field to
-/// replace, and each key of `attributeValues` an attribute.
-pub(crate) fn merge_patch(patch: Map<String, Value>) -> (Vec<String>, Map<String, Value>) {
-    let mut paths = Vec::new();
-    let mut body = Map::new();
-    for (key, value) in patch {
-        match value {
-            Value::Object(attributes) if key == "attributeValues" => {
-                let mut values = Map::new();
-                for (name, value) in attributes {
-                    paths.push(format!("attributeValues.`{name}`"));
-                    if !value.is_null() {
-                        values.insert(name, value);
-                    }
-                }
-                body.insert(key, Value::Object(values));
-            }
-            value => {
-                paths.push(key.clone());
-                body.insert(key, value);
-            }
-        }
-    }
-    (paths, body)
-}
-
-/// `3` of `updateMask.paths[3]`.
-fn mask_index(field: &FieldPath) -> Option<usize> {
-    match field.strip_field("updateMask")?.strip_field("paths")?.segments() {
-        [Segment::Index(i)] => Some(*i),
-        _ => None,
-    }
-}
-
-/// Search the caller's incidents.
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/incidents/search",
-    tag = "incidents",
-    request_body = SearchRequest,
-    params(SearchParams),
-    responses((status = 200, body = IncidentPage), Refusals, BodyRefusals)
-)]
-async fn search_incidents(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Query(params): Query<SearchParams>,
-    Body(body): Body<SearchRequest>,
-) -> Result<Json<IncidentPage>, ApiError> {
-    let page = rest.service.search_incidents(&caller, body.into_fields(params)).await?;
-    Ok(Json(page.into()))
-}
-
-/// The incident's history, newest first.
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/incidents/{incidentId}/revisions",
-    tag = "incidents",
-    params(("incidentId" = String, Path, format = Uuid), RevisionParams),
-    responses(
-        (status = 200, body = RevisionPage),
-        (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
-        Refusals
-    )
-)]
-async fn list_incident_revisions(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    IncidentId(id): IncidentId,
-    Query(params): Query<RevisionParams>,
-) -> Result<Json<RevisionPage>, ApiError> {
-    let list = rest
-        .service
-        .list_incident_revisions(
-            &caller,
-            &id,
-            params.page_size.unwrap_or_default(),
-            &params.page_token.unwrap_or_default(),
-        )
-        .await?;
-    Ok(Json(list.into()))
-}
-
-/// The tenant's organizations (a tree, by `parentId`).
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/reference/organizations",
-    tag = "reference data",
-    responses((status = 200, body = Vec<OrganizationDto>), Refusals)
-)]
-async fn list_organizations(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-) -> Result<Json<Vec<OrganizationDto>>, ApiError> {
-    let list = rest.service.list_organizations(&caller).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
-}
-
-/// Add an organization (scope `INCIDENT_ADMIN`).
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/reference/organizations",
-    tag = "reference data",
-    request_body = NewOrganizationRequest,
-    responses(
-        (status = 201, body = OrganizationDto),
-        (status = 409, description = "The name is taken", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn create_organization(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Body(body): Body<NewOrganizationRequest>,
-) -> Result<(StatusCode, Json<OrganizationDto>), ApiError> {
-    let NewOrganizationRequest {
-        name,
-        parent_id,
-        object: _,
-    } = body;
-    let created = rest
-        .service
-        .create_organization(&caller, name.unwrap_or_default(), parent_id)
-        .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-/// The tenant's incident types (`Unknown` among them).
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/reference/incident-types",
-    tag = "reference data",
-    responses((status = 200, body = Vec<IncidentTypeDto>), Refusals)
-)]
-async fn list_incident_types(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-) -> Result<Json<Vec<IncidentTypeDto>>, ApiError> {
-    let list = rest.service.list_incident_types(&caller).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
-}
-
-/// Add an incident type (scope `INCIDENT_ADMIN`).
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/reference/incident-types",
-    tag = "reference data",
-    request_body = NewIncidentTypeRequest,
-    responses(
-        (status = 201, body = IncidentTypeDto),
-        (status = 409, description = "The name is taken", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn create_incident_type(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Body(body): Body<NewIncidentTypeRequest>,
-) -> Result<(StatusCode, Json<IncidentTypeDto>), ApiError> {
-    let created = rest
-        .service
-        .create_incident_type(&caller, body.name.unwrap_or_default())
-        .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-/// The tenant's custom attributes and their options.
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/reference/attributes",
-    tag = "reference data",
-    responses((status = 200, body = Vec<AttributeDto>), Refusals)
-)]
-async fn list_attributes(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-) -> Result<Json<Vec<AttributeDto>>, ApiError> {
-    let list = rest.service.list_attributes(&caller).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
-}
-
-/// Add a custom attribute (scope `INCIDENT_ADMIN`).
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/reference/attributes",
-    tag = "reference data",
-    request_body = NewAttributeRequest,
-    responses(
-        (status = 201, body = AttributeDto),
-        (status = 409, description = "The name is taken", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn create_attribute(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Body(body): Body<NewAttributeRequest>,
-) -> Result<(StatusCode, Json<AttributeDto>), ApiError> {
-    let NewAttributeRequest {
-        name,
-        r#type,
-        options,
-        object: _,
-    } = body;
-    let options = options
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| (o.value.unwrap_or_default(), o.disabled.unwrap_or_default()))
-        .collect();
-    let created = rest
-        .service
-        .create_attribute(&caller, name.unwrap_or_default(), r#type.as_deref(), options)
-        .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-/// The tenant's users and user groups.
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/reference/assignees",
-    tag = "reference data",
-    responses((status = 200, body = Vec<AssigneeDto>), Refusals)
-)]
-async fn list_assignees(State(rest): State<Rest>, Caller(caller): Caller) -> Result<Json<Vec<AssigneeDto>>, ApiError> {
-    let list = rest.service.list_assignees(&caller).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
-}
-
-/// Add a user or a user group (scope `INCIDENT_ADMIN`).
-#[utoipa::path(
-    post,
-    path = "/api/incident/v1/reference/assignees",
-    tag = "reference data",
-    request_body = NewAssigneeRequest,
-    responses(
-        (status = 201, body = AssigneeDto),
-        (status = 409, description = "The name is taken", body = ErrorBody),
-        Refusals, BodyRefusals
-    )
-)]
-async fn create_assignee(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Body(body): Body<NewAssigneeRequest>,
-) -> Result<(StatusCode, Json<AssigneeDto>), ApiError> {
-    let NewAssigneeRequest {
-        name,
-        email,
-        r#type,
-        object: _,
-    } = body;
-    let created = rest
-        .service
-        .create_assignee(&caller, name.unwrap_or_default(), email, r#type.as_deref())
-        .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-/// The catalogue of jurisdictions: ISO 3166 countries, and the states and
-/// provinces of the USA and Canada.
-#[utoipa::path(
-    get,
-    path = "/api/incident/v1/reference/jurisdictions",
-    tag = "reference data",
-    params(JurisdictionParams),
-    responses((status = 200, body = Vec<JurisdictionDto>), Refusals)
-)]
-async fn list_jurisdictions(
-    State(rest): State<Rest>,
-    Caller(caller): Caller,
-    Query(params): Query<JurisdictionParams>,
-) -> Result<Json<Vec<JurisdictionDto>>, ApiError> {
-    let list = rest
-        .service
-        .list_jurisdictions(&caller, params.country_code.as_deref())?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
-}
-
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, description = "The process is up", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "UP".into() })
 }
@@ -655,7 +233,10 @@ async fn healthz() -> Json<Health> {
     path = "/readyz",
     tag = "health",
     security(()),
-    responses((status = 200, body = Health), (status = 503, body = Health))
+    responses(
+        (status = 200, description = "The database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = Health)
+    )
 )]
 async fn readyz(State(rest): State<Rest>) -> (StatusCode, Json<Health>) {
     match rest.service.store().ping().await {
@@ -666,35 +247,9 @@ async fn readyz(State(rest): State<Rest>) -> (StatusCode, Json<Health>) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
-
-    #[test]
-    fn a_merge_patch_is_a_mask_and_a_body() {
-        let patch = serde_json::json!({
-            "name": "New",
-            "description": null,
-            "attributeValues": {"Severity": [{"value": "High"}], "Data Category": null},
-        });
-        let Value::Object(patch) = patch else { unreachable!() };
-        let (mut paths, body) = merge_patch(patch);
-        paths.sort();
-        assert_eq!(
-            paths,
-            [
-                "attributeValues.`Data Category`",
-                "attributeValues.`Severity`",
-                "description",
-                "name"
-            ]
-        );
-        assert_eq!(body["description"], Value::Null);
-        assert_eq!(
-            body["attributeValues"],
-            serde_json::json!({"Severity": [{"value": "High"}]})
-        );
-    }
 
     #[test]
     fn the_document_states_the_domains_limits() {
@@ -704,11 +259,19 @@ mod tests {
         let search = &document["paths"]["/api/incident/v1/incidents/search"]["post"]["parameters"];
         let size = search.as_array().unwrap().iter().find(|p| p["name"] == "size").unwrap();
         assert_eq!(size["schema"]["maximum"], SIZE_MAX);
-        let update = &document["components"]["schemas"]["IncidentUpdateRequest"]["properties"];
+        let schemas = &document["components"]["schemas"];
+        let update = &schemas["IncidentUpdate"]["properties"];
         assert_eq!(update["name"]["maxLength"], NAME_MAX);
         assert_eq!(
-            update["notificationNeeded"]["enum"],
-            json!(["YES", "NO", "UNKNOWN", null])
+            update["notificationNeeded"]["oneOf"],
+            json!([{"$ref": "#/components/schemas/NotificationNeeded"}, {"type": "null"}])
+        );
+        assert_eq!(schemas["NotificationNeeded"]["enum"], json!(["YES", "NO", "UNKNOWN"]));
+        let patch = &schemas["IncidentPatch"];
+        assert_eq!(patch["required"], Value::Null, "every field of a patch is optional");
+        assert_eq!(
+            patch["properties"]["attributeValues"]["additionalProperties"]["oneOf"][1],
+            json!({"type": "null"})
         );
     }
 

@@ -603,7 +603,7 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
 }
 
 #[tokio::test]
-async fn a_tenant_id_in_a_rest_body_is_ignored_for_the_tokens() {
+async fn a_tenant_id_in_a_rest_body_is_refused_and_the_tokens_tenant_files_the_incident() {
     let mut app = spawn_app().await;
     let other_tenant = uuid::Uuid::now_v7();
     let theirs = app.token_for(other_tenant, "INCIDENT INCIDENT_ADMIN");
@@ -625,10 +625,27 @@ async fn a_tenant_id_in_a_rest_body_is_ignored_for_the_tokens() {
         "tenantId": app.tenant_id,
         "tenant_id": app.tenant_id,
     });
-    let created = http
+    let refused = http
         .post(format!("{api}/incidents"))
         .bearer_auth(&theirs)
         .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    let fields: Vec<_> = refused["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["tenantId", "tenant_id"], "{refused}");
+    let body = serde_json::json!({"name": "Filed as someone else", "orgGroupId": organization["id"]});
+    let created = http
+        .post(format!("{api}/incidents"))
+        .bearer_auth(&theirs)
+        .json(&body)
         .send()
         .await
         .unwrap();

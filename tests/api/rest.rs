@@ -448,6 +448,104 @@ async fn put_replaces_the_whole_body_and_honours_if_match() {
 }
 
 #[tokio::test]
+async fn an_unknown_key_is_400_naming_it_and_the_incident_is_untouched() {
+    let (_app, seed, http) = setup().await;
+    let id = http.create(spec_body(&seed)).await;
+    let path = format!("/incidents/{id}");
+    let mut body = spec_body(&seed);
+    body["rootcause"] = json!("a typo that would have cleared rootCause");
+    body["jurisdictions"][1]["stateProvince"] = json!("x");
+    body["attributeValues"]["Severity"][0]["colour"] = json!("red");
+    let refused = http.put(&path, body, &[]).await;
+    assert_eq!(
+        refused.violations(),
+        [
+            "rootcause",
+            "attributeValues.Severity[0].colour",
+            "jurisdictions[1].stateProvince"
+        ]
+    );
+    assert_eq!(refused.description(), "is not a field of this object");
+    let stored = http.get(&path).await;
+    assert_eq!(stored.body["rootCause"], "Autocomplete picked the wrong address");
+    assert_eq!(stored.body["revision"], 1, "nothing was written");
+
+    let mut create = minimal(&seed, "Typo");
+    create["linkedInventories"] = json!({"assets": {"inventoryIds": [], "externalIds": ["A-1"], "kind": 1}});
+    create["autoAssess"] = json!(true);
+    assert_eq!(
+        http.post("/incidents", create).await.violations(),
+        ["autoAssess", "linkedInventories.assets.kind"]
+    );
+    let search = http.post("/incidents/search", json!({"filter": {}})).await;
+    assert_eq!(search.violations(), ["filter"]);
+    let option = json!({"name": "Colour", "type": "SINGLE_SELECT", "options": [{"value": "Red", "colour": "red"}]});
+    assert_eq!(
+        http.post("/reference/attributes", option).await.violations(),
+        ["options[0].colour"]
+    );
+}
+
+#[tokio::test]
+async fn a_put_of_the_incident_as_read_ignores_its_read_only_fields() {
+    let (_app, seed, http) = setup().await;
+    let id = http.create(spec_body(&seed)).await;
+    let path = format!("/incidents/{id}");
+    let mut read = http.get(&path).await.body;
+    read["rootCause"] = json!("Edited where it was read");
+    // The answer names attributes' lists of values and assignees otherwise.
+    read["incidentAssigneeRequests"] = json!([{"assigneeId": seed.alice}]);
+    let written = http.put(&path, read.clone(), &[]).await;
+    assert_eq!(written.status, StatusCode::OK, "{written:?}");
+    assert_eq!(written.body["rootCause"], "Edited where it was read");
+    assert_eq!(written.body["number"], read["number"]);
+    assert_eq!(written.body["revision"], 2);
+    assert_eq!(written.body["attributeValues"], read["attributeValues"]);
+    assert_eq!(written.body["jurisdictions"], read["jurisdictions"]);
+
+    let renumbered = http.patch(&path, json!({"number": 7}), &[]).await;
+    assert_eq!(
+        renumbered.violations(),
+        ["number"],
+        "a patch cannot change a read-only field"
+    );
+}
+
+#[tokio::test]
+async fn a_time_without_an_offset_is_refused_saying_so_and_codes_are_taken_in_any_case() {
+    let (_app, seed, http) = setup().await;
+    let mut body = minimal(&seed, "Times");
+    body["deadline"] = json!("2026-11-20T09:30:00");
+    let refused = http.post("/incidents", body.clone()).await;
+    assert_eq!(refused.violations(), ["deadline"]);
+    assert!(
+        refused.description().starts_with("needs an offset (Z or ±hh:mm)"),
+        "{refused:?}"
+    );
+    for form in [
+        "2026-11-20T09:30:00+0200",
+        "2026-11-20 09:30:00Z",
+        "2026-11-20t09:30:00z",
+    ] {
+        body["deadline"] = json!(form);
+        assert_eq!(
+            http.post("/incidents", body.clone()).await.violations(),
+            ["deadline"],
+            "{form}"
+        );
+    }
+    body["deadline"] = json!("2026-11-20T09:30:00.123456+02:00");
+    body["jurisdictions"] = json!([{"countryCode": "can", "stateProvinceCode": "on"}]);
+    let id = http.create(body).await;
+    let shown = http.get(&format!("/incidents/{id}")).await;
+    assert_eq!(shown.body["deadline"], "2026-11-20T07:30:00.123456Z");
+    assert_eq!(shown.body["jurisdictions"][0]["countryCode"], "CAN");
+    assert_eq!(shown.body["jurisdictions"][0]["stateProvinceCode"], "ON");
+    let listed = http.get("/reference/jurisdictions?countryCode=deu").await;
+    assert_eq!(listed.body[0]["countryCode"], "DEU", "{listed:?}");
+}
+
+#[tokio::test]
 async fn patch_merges_clears_with_null_and_honours_if_match() {
     let (_app, seed, http) = setup().await;
     let id = http.create(spec_body(&seed)).await;
@@ -828,8 +926,8 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
     }
     let schemas = document.body["components"]["schemas"].as_object().unwrap();
     assert_eq!(
-        schemas["IncidentUpdateRequest"]["properties"]["sourceType"]["enum"],
-        json!(["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION", null])
+        schemas["SourceTypeInput"]["enum"],
+        json!(["MANUAL", "ASSESSMENT", "WEBFORM", "INTEGRATION"])
     );
 }
 

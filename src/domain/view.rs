@@ -1,0 +1,314 @@
+//! What an incident shows, decided once for both transports: the original API's
+//! answer (`IncidentInformation`) and its search summary, with the read-only
+//! fields derived from the stored incident. `grpc/` and `rest/` map these field
+//! by field and decide nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    enums::{AssigneeKind, IncidentStatus, NotificationNeeded, NotifyState, SourceType, Urgency},
+    incident::{ChosenValue, Incident},
+    inventory::InventoryLinks,
+    jurisdiction::Jurisdiction,
+    reference::{Assignee, IncidentType, Organization},
+};
+
+/// An incident as both transports show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentView {
+    pub id: Uuid,
+    pub number: i64,
+    pub incident_type: IncidentType,
+    pub name: String,
+    pub description: Option<String>,
+    pub source_type: SourceType,
+    pub organization: Organization,
+    pub root_cause: Option<String>,
+    pub date_occurred: Option<DateTime<Utc>>,
+    pub date_closed: Option<DateTime<Utc>>,
+    pub date_discovered: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub creator: String,
+    /// The first user among the assignees: the original API's `assigneeId` and
+    /// `assigneeName`.
+    pub assignee: Option<Assignee>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The workflow stage: none yet, as incidentd keeps no workflows so far.
+    pub stage: Option<StageView>,
+    pub notification_needed: NotificationNeeded,
+    pub status: IncidentStatus,
+    /// The tenant's custom-attribute schema: one per tenant, stable.
+    pub schema_id: Uuid,
+    /// Values by attribute name, in the order given; attributes without values
+    /// are left out.
+    pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
+    pub assignees: Vec<AssigneeView>,
+    pub jurisdictions: Vec<JurisdictionView>,
+    /// Whether closing is configured to need settings: never, so far.
+    pub closed_setting_on: bool,
+    /// By inventory type.
+    pub linked_inventories: Vec<InventoryLinks>,
+    pub revision: i64,
+    /// The tag of this revision, for conditional updates.
+    pub etag: String,
+}
+
+/// The workflow stage an incident is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageView {
+    pub workflow_id: Uuid,
+    pub workflow_name: String,
+    pub stage_id: Uuid,
+    pub stage_name: String,
+    pub badge_color: Option<String>,
+}
+
+/// One value of one attribute, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeValueView {
+    pub attribute_name: String,
+    /// The option's id; none for free text.
+    pub id: Option<Uuid>,
+    /// The option's value or the text; also the display label.
+    pub value: String,
+    /// The option's value as a key; none for free text.
+    pub value_key: Option<String>,
+    /// Whether the chosen option is disabled now.
+    pub disabled: bool,
+}
+
+/// An assignee, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssigneeView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: AssigneeKind,
+}
+
+/// An impacted jurisdiction with its notification guidance. No guidance is
+/// assessed yet: urgency is `None`, the notify states and deadlines are absent
+/// and the counts are zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JurisdictionView {
+    pub jurisdiction: &'static Jurisdiction,
+    pub urgency: Urgency,
+    pub notify_individual: Option<NotifyState>,
+    pub notify_individual_deadline: Option<DateTime<Utc>>,
+    pub notify_authority: Option<NotifyState>,
+    pub notify_authority_deadline: Option<DateTime<Utc>>,
+    pub number_of_guidances: i32,
+    pub number_of_accepted_guidances: i32,
+    pub number_of_addressed_guidances: i32,
+}
+
+/// An incident as a search shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentSummaryView {
+    pub id: Uuid,
+    pub number: i64,
+    pub incident_type: IncidentType,
+    pub name: String,
+    pub description: Option<String>,
+    pub source_type: SourceType,
+    pub organization: Organization,
+    pub date_occurred: Option<DateTime<Utc>>,
+    pub date_discovered: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub date_closed: Option<DateTime<Utc>>,
+    pub assignee: Option<Assignee>,
+    /// Assessments are not kept here: always zero.
+    pub total_assessment: i32,
+    pub open_assessment: i32,
+    /// Deadlines are not extended here: always false.
+    pub is_extended: bool,
+    /// Incidents are never deleted: always false.
+    pub is_deleted: bool,
+    pub created_by: Uuid,
+    pub creator: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub stage: Option<StageView>,
+    pub notification_needed: NotificationNeeded,
+    pub status: IncidentStatus,
+    pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
+    pub revision: i64,
+}
+
+impl From<Incident> for IncidentView {
+    fn from(incident: Incident) -> Self {
+        let assignee = incident.user_assignee().cloned();
+        let schema_id = incident.schema_id();
+        let etag = incident.etag();
+        let Incident {
+            id,
+            tenant_id: _,
+            number,
+            name,
+            description,
+            incident_type,
+            organization,
+            date_occurred,
+            date_discovered,
+            deadline,
+            date_closed,
+            source_type,
+            root_cause,
+            notification_needed,
+            status,
+            created_by,
+            creator,
+            created_at,
+            updated_at,
+            revision,
+            attribute_values,
+            assignees,
+            jurisdictions,
+            linked_inventories,
+        } = incident;
+        IncidentView {
+            id,
+            number,
+            incident_type,
+            name,
+            description,
+            source_type,
+            organization,
+            root_cause,
+            date_occurred,
+            date_closed,
+            date_discovered,
+            deadline,
+            created_by,
+            creator,
+            assignee,
+            created_at,
+            updated_at,
+            stage: None,
+            notification_needed,
+            status,
+            schema_id,
+            attribute_values: by_name(&attribute_values),
+            assignees: assignees
+                .into_iter()
+                .map(|a| AssigneeView {
+                    id: a.assignee.id,
+                    name: a.assignee.name,
+                    kind: a.assignee.kind,
+                })
+                .collect(),
+            jurisdictions: jurisdictions.into_iter().map(JurisdictionView::unassessed).collect(),
+            closed_setting_on: false,
+            linked_inventories,
+            revision,
+            etag,
+        }
+    }
+}
+
+impl From<IncidentView> for IncidentSummaryView {
+    fn from(view: IncidentView) -> Self {
+        let IncidentView {
+            id,
+            number,
+            incident_type,
+            name,
+            description,
+            source_type,
+            organization,
+            date_occurred,
+            date_closed,
+            date_discovered,
+            deadline,
+            created_by,
+            creator,
+            assignee,
+            created_at,
+            updated_at,
+            stage,
+            notification_needed,
+            status,
+            attribute_values,
+            revision,
+            root_cause: _,
+            schema_id: _,
+            assignees: _,
+            jurisdictions: _,
+            closed_setting_on: _,
+            linked_inventories: _,
+            etag: _,
+        } = view;
+        IncidentSummaryView {
+            id,
+            number,
+            incident_type,
+            name,
+            description,
+            source_type,
+            organization,
+            date_occurred,
+            date_discovered,
+            deadline,
+            date_closed,
+            assignee,
+            total_assessment: 0,
+            open_assessment: 0,
+            is_extended: false,
+            is_deleted: false,
+            created_by,
+            creator,
+            created_at,
+            updated_at,
+            stage,
+            notification_needed,
+            status,
+            attribute_values,
+            revision,
+        }
+    }
+}
+
+impl From<Incident> for IncidentSummaryView {
+    fn from(incident: Incident) -> Self {
+        IncidentView::from(incident).into()
+    }
+}
+
+impl JurisdictionView {
+    /// A jurisdiction for which no guidance has been assessed.
+    fn unassessed(jurisdiction: &'static Jurisdiction) -> Self {
+        JurisdictionView {
+            jurisdiction,
+            urgency: Urgency::None,
+            notify_individual: None,
+            notify_individual_deadline: None,
+            notify_authority: None,
+            notify_authority_deadline: None,
+            number_of_guidances: 0,
+            number_of_accepted_guidances: 0,
+            number_of_addressed_guidances: 0,
+        }
+    }
+}
+
+/// Attribute values grouped by attribute name, each group in the order stored.
+fn by_name(chosen: &[ChosenValue]) -> BTreeMap<String, Vec<AttributeValueView>> {
+    let mut grouped = BTreeMap::<String, Vec<AttributeValueView>>::new();
+    for value in chosen {
+        grouped
+            .entry(value.attribute_name.clone())
+            .or_default()
+            .push(AttributeValueView {
+                attribute_name: value.attribute_name.clone(),
+                id: value.option.as_ref().map(|o| o.id),
+                value: value.value().to_owned(),
+                value_key: value.value_key(),
+                disabled: value.disabled(),
+            });
+    }
+    grouped
+}

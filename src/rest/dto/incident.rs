@@ -1,0 +1,621 @@
+//! The incident's bodies: what create, PUT and PATCH take, and the incident as
+//! the API shows it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::{
+    input::{AssigneeRef, AttributeValueRef, IncidentFields},
+    inventory::{CreateOnlyFields, InventoryLinkRef},
+    jurisdiction::JurisdictionRef,
+    view::{AssigneeView, AttributeValueView, IncidentView, JurisdictionView},
+};
+
+/// The body of Update Incident (PUT), and the editable part of Create Incident;
+/// `null` is the same as absent. The read-only fields of the incident as the API
+/// shows it (`id`, `number`, `createdDT`, `incidentStatus`, ...) are accepted and
+/// ignored, so that a body read may be sent back; any other unknown key is a 400
+/// naming it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentUpdate {
+    #[schema(schema_with = name, required = true, example = "Joe sent an email to the wrong client")]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// An incident type of the tenant, by name; absent: `Unknown`.
+    #[schema(example = "Misdirected Email")]
+    pub incident_type_name: Option<String>,
+    /// An organization of the tenant.
+    #[schema(value_type = String, format = Uuid, required = true)]
+    pub org_group_id: Option<String>,
+    #[schema(schema_with = optional_time)]
+    pub date_occurred: Option<Time>,
+    #[schema(schema_with = optional_time)]
+    pub date_discovered: Option<Time>,
+    #[schema(schema_with = optional_time)]
+    pub deadline: Option<Time>,
+    /// Absent: `MANUAL`.
+    #[schema(schema_with = optional_source_type)]
+    pub source_type: Option<String>,
+    pub root_cause: Option<String>,
+    /// Absent: `UNKNOWN`.
+    #[schema(schema_with = optional_notification_needed)]
+    pub notification_needed: Option<String>,
+    /// Values by attribute name; an attribute left out ends up empty.
+    pub attribute_values: Option<BTreeMap<String, Vec<AttributeValueInput>>>,
+    pub incident_assignee_requests: Option<Vec<AssigneeInput>>,
+    pub jurisdictions: Option<Vec<JurisdictionInput>>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+/// An attribute value: an option by `id` or by `value`, or free text. The other
+/// fields of an attribute value as the API shows it are accepted and ignored.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeValueInput {
+    #[schema(schema_with = optional_id)]
+    pub id: Option<String>,
+    pub value: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssigneeInput {
+    #[schema(value_type = String, format = Uuid, required = true)]
+    pub assignee_id: Option<String>,
+    /// Only for a `USER`.
+    pub assignee_email: Option<String>,
+    /// Absent: `USER`.
+    #[schema(schema_with = optional_assignee_type)]
+    pub r#type: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+/// A jurisdiction, by id or by its codes. The other fields of a jurisdiction as
+/// the API shows it are accepted and ignored.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JurisdictionInput {
+    #[schema(schema_with = optional_id)]
+    pub jurisdiction_id: Option<String>,
+    /// Absent: `USA`.
+    #[schema(schema_with = optional_country_code, example = "USA")]
+    pub country_code: Option<String>,
+    /// Required for `USA` and `CAN`; accepted in any case.
+    #[schema(example = "CA")]
+    pub state_province_code: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+/// The body of Create Incident: the editable body and the create-only fields.
+/// (The gateway reads the two parts separately; this type describes the whole.)
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct IncidentCreate {
+    #[serde(flatten)]
+    body: IncidentUpdate,
+    #[serde(flatten)]
+    create_only: IncidentCreateOnly,
+}
+
+/// The fields only Create Incident takes.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentCreateOnly {
+    /// Links to inventory records by inventory type (`assets`,
+    /// `processing-activities`, `vendors`, `entities`).
+    pub linked_inventories: Option<BTreeMap<String, InventoryLinkInput>>,
+    pub auto_assess_jurisdictions: Option<bool>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryLinkInput {
+    pub inventory_ids: Option<Vec<String>>,
+    pub external_ids: Option<Vec<String>>,
+    /// Absent: `MANUAL`.
+    #[schema(schema_with = optional_link_source_type)]
+    pub source_type: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+/// The body of PATCH: a JSON Merge Patch (RFC 7396) of the update body. Every
+/// field is optional; `null` clears a field (or sets its default), and an
+/// attribute in `attributeValues` set to `null` loses its values. A read-only
+/// field is refused: a patch that names it asks to change it. (Its schema is the
+/// update's, made partial, so the two cannot drift apart.)
+pub struct IncidentPatch;
+
+impl utoipa::PartialSchema for IncidentPatch {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = serde_json::to_value(IncidentUpdate::schema()).unwrap_or_default();
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("required");
+            object.insert(
+                "description".into(),
+                "A JSON Merge Patch (RFC 7396) of IncidentUpdate: every field optional, `null` clears \
+                 a field or sets its default, an attribute of `attributeValues` set to `null` loses \
+                 its values. A read-only field of the incident (`id`, `number`, ...) is refused: \
+                 it cannot be changed."
+                    .into(),
+            );
+        }
+        if let Some(values) = schema.pointer_mut("/properties/attributeValues/additionalProperties") {
+            *values = serde_json::json!({"oneOf": [values.take(), {"type": "null"}]});
+        }
+        serde_json::from_value(schema).unwrap_or_default()
+    }
+}
+
+impl ToSchema for IncidentPatch {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <IncidentUpdate as ToSchema>::schemas(schemas);
+    }
+}
+
+impl IncidentUpdate {
+    /// The unknown keys of this body, where `beside` names keys that another part
+    /// of the same request takes.
+    fn unknown_keys_beside(&self, at: &FieldPath, beside: &BTreeSet<String>, found: &mut Vec<FieldPath>) {
+        let ignored: BTreeSet<String> = READ_ONLY.incident.union(beside).cloned().collect();
+        self.extra.report(at, &ignored, found);
+        for (name, values) in self.attribute_values.iter().flatten() {
+            for (i, value) in values.iter().enumerate() {
+                let at = at.clone().field("attributeValues").key(name).values().index(i);
+                value.extra.report(&at, &READ_ONLY.attribute_value, found);
+            }
+        }
+        for (i, assignee) in self.incident_assignee_requests.iter().flatten().enumerate() {
+            assignee
+                .extra
+                .refuse(&at.clone().field("incidentAssigneeRequests").index(i), found);
+        }
+        for (i, jurisdiction) in self.jurisdictions.iter().flatten().enumerate() {
+            let at = at.clone().field("jurisdictions").index(i);
+            jurisdiction.extra.report(&at, &READ_ONLY.jurisdiction, found);
+        }
+    }
+}
+
+impl KnownKeys for IncidentUpdate {
+    fn unknown_keys(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
+        self.unknown_keys_beside(at, &BTreeSet::new(), found);
+    }
+}
+
+/// A create body, read as its two parts: a key is unknown when neither knows it.
+impl KnownKeys for (IncidentUpdate, IncidentCreateOnly) {
+    fn unknown_keys(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
+        let (body, create_only) = self;
+        body.unknown_keys_beside(at, &property_names::<IncidentCreateOnly>(), found);
+        for (kind, link) in create_only.linked_inventories.iter().flatten() {
+            link.extra
+                .refuse(&at.clone().field("linkedInventories").key(kind), found);
+        }
+    }
+}
+
+impl From<IncidentUpdate> for IncidentFields {
+    fn from(body: IncidentUpdate) -> Self {
+        let IncidentUpdate {
+            name,
+            description,
+            incident_type_name,
+            org_group_id,
+            date_occurred,
+            date_discovered,
+            deadline,
+            source_type,
+            root_cause,
+            notification_needed,
+            attribute_values,
+            incident_assignee_requests,
+            jurisdictions,
+            extra: _,
+        } = body;
+        IncidentFields {
+            name: name.unwrap_or_default(),
+            description,
+            incident_type_name: incident_type_name.unwrap_or_default(),
+            org_group_id: org_group_id.unwrap_or_default(),
+            date_occurred: date_occurred.map(Into::into),
+            date_discovered: date_discovered.map(Into::into),
+            deadline: deadline.map(Into::into),
+            source_type,
+            root_cause,
+            notification_needed,
+            attribute_values: attribute_values
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, values)| {
+                    let values = values
+                        .into_iter()
+                        .map(|AttributeValueInput { id, value, extra: _ }| AttributeValueRef { id, value })
+                        .collect();
+                    (name, values)
+                })
+                .collect(),
+            assignees: incident_assignee_requests
+                .unwrap_or_default()
+                .into_iter()
+                .map(
+                    |AssigneeInput {
+                         assignee_id,
+                         assignee_email,
+                         r#type,
+                         extra: _,
+                     }| AssigneeRef {
+                        assignee_id: assignee_id.unwrap_or_default(),
+                        assignee_email,
+                        kind: r#type,
+                    },
+                )
+                .collect(),
+            jurisdictions: jurisdictions
+                .unwrap_or_default()
+                .into_iter()
+                .map(
+                    |JurisdictionInput {
+                         jurisdiction_id,
+                         country_code,
+                         state_province_code,
+                         extra: _,
+                     }| JurisdictionRef {
+                        jurisdiction_id,
+                        country_code: country_code.unwrap_or_default(),
+                        state_province_code,
+                    },
+                )
+                .collect(),
+        }
+    }
+}
+
+impl From<IncidentCreateOnly> for CreateOnlyFields {
+    fn from(request: IncidentCreateOnly) -> Self {
+        let IncidentCreateOnly {
+            linked_inventories,
+            auto_assess_jurisdictions,
+            extra: _,
+        } = request;
+        let linked_inventories = linked_inventories
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(kind, link)| {
+                let InventoryLinkInput {
+                    inventory_ids,
+                    external_ids,
+                    source_type,
+                    extra: _,
+                } = link;
+                let link = InventoryLinkRef {
+                    inventory_ids: inventory_ids.unwrap_or_default(),
+                    external_ids: external_ids.unwrap_or_default(),
+                    source_type,
+                };
+                (kind, link)
+            })
+            .collect();
+        CreateOnlyFields {
+            auto_assess_jurisdictions: auto_assess_jurisdictions.unwrap_or_default(),
+            linked_inventories,
+        }
+    }
+}
+
+/// An incident as the original API shows it (`IncidentInformation`), with the
+/// revision and its etag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Incident {
+    pub id: Uuid,
+    pub number: i64,
+    pub incident_type_id: Uuid,
+    pub incident_type_name: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(schema_with = source_type)]
+    pub source_type: String,
+    /// Always empty: assessments are not kept here.
+    pub assessment_links: Vec<Value>,
+    pub org_group_id: Uuid,
+    pub org_group_name: String,
+    pub root_cause: Option<String>,
+    pub date_occurred: Option<DateTime<Utc>>,
+    pub date_closed: Option<DateTime<Utc>>,
+    pub date_discovered: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub creator: String,
+    /// The first user among the assignees.
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    #[serde(rename = "createdDT")]
+    pub created_dt: DateTime<Utc>,
+    /// Absent: incidentd keeps no workflows yet.
+    pub workflow_id: Option<Uuid>,
+    pub workflow_name: Option<String>,
+    pub incident_stage_id: Option<Uuid>,
+    pub incident_stage_name: Option<String>,
+    pub incident_stage_badge_color: Option<String>,
+    #[schema(schema_with = notification_needed)]
+    pub notification_needed: String,
+    #[schema(schema_with = incident_status)]
+    pub incident_status: String,
+    pub schema_id: Uuid,
+    #[serde(rename = "updatedDT")]
+    pub updated_dt: DateTime<Utc>,
+    pub attribute_values: BTreeMap<String, Vec<AttributeValue>>,
+    pub incident_assignee_information: Vec<AssigneeInformation>,
+    /// Always empty: attachments are not kept here.
+    pub attachments: Vec<Value>,
+    pub jurisdictions: Vec<JurisdictionInformation>,
+    pub closed_setting_on: bool,
+    pub linked_inventories: BTreeMap<String, InventoryLinks>,
+    /// 1 at creation, one more with every update that changes something.
+    pub revision: i64,
+    /// The `ETag` of this revision, for `If-Match`.
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeValue {
+    pub attribute_name: String,
+    /// The option's id; none for free text.
+    pub id: Option<Uuid>,
+    pub value: String,
+    pub value_key: Option<String>,
+    /// Always absent: options have no colours here.
+    pub color_code: Option<String>,
+    /// Always absent.
+    pub option_selection_value: Option<String>,
+    pub display_label: String,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssigneeInformation {
+    pub assignee_id: Uuid,
+    pub assignee_name: String,
+    #[schema(schema_with = assignee_type)]
+    pub r#type: String,
+}
+
+/// An impacted jurisdiction and its notification guidance. No guidance is
+/// assessed yet: `urgency` is `NONE`, the notify fields are absent and the
+/// counts are 0.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JurisdictionInformation {
+    pub jurisdiction_id: Uuid,
+    pub region_name: String,
+    pub country_name: String,
+    pub country_code: String,
+    pub state_province_name: Option<String>,
+    pub state_province_code: Option<String>,
+    #[schema(schema_with = urgency)]
+    pub urgency: String,
+    #[schema(schema_with = optional_notify_state)]
+    pub notify_individual: Option<String>,
+    pub notify_individual_deadline: Option<DateTime<Utc>>,
+    #[schema(schema_with = optional_notify_state)]
+    pub notify_authority: Option<String>,
+    pub notify_authority_deadline: Option<DateTime<Utc>>,
+    pub number_of_guidances: i32,
+    pub number_of_accepted_guidances: i32,
+    pub number_of_addressed_guidances: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryLinks {
+    pub inventory_ids: Vec<Uuid>,
+    pub external_ids: Vec<String>,
+    #[schema(schema_with = source_type)]
+    pub source_type: String,
+}
+
+/// Attribute values by attribute name.
+pub(super) fn attribute_values(
+    by_name: BTreeMap<String, Vec<AttributeValueView>>,
+) -> BTreeMap<String, Vec<AttributeValue>> {
+    by_name
+        .into_iter()
+        .map(|(name, values)| {
+            let values = values
+                .into_iter()
+                .map(|v| AttributeValue {
+                    attribute_name: v.attribute_name,
+                    id: v.id,
+                    display_label: v.value.clone(),
+                    value: v.value,
+                    value_key: v.value_key,
+                    color_code: None,
+                    option_selection_value: None,
+                    disabled: v.disabled,
+                })
+                .collect();
+            (name, values)
+        })
+        .collect()
+}
+
+impl From<JurisdictionView> for JurisdictionInformation {
+    fn from(view: JurisdictionView) -> Self {
+        let JurisdictionView {
+            jurisdiction: j,
+            urgency,
+            notify_individual,
+            notify_individual_deadline,
+            notify_authority,
+            notify_authority_deadline,
+            number_of_guidances,
+            number_of_accepted_guidances,
+            number_of_addressed_guidances,
+        } = view;
+        JurisdictionInformation {
+            jurisdiction_id: j.id,
+            region_name: j.region_name.to_owned(),
+            country_name: j.country_name.to_owned(),
+            country_code: j.country_code.to_owned(),
+            state_province_name: j.state_province_name.map(str::to_owned),
+            state_province_code: j.state_province_code.map(str::to_owned),
+            urgency: urgency.as_str().to_owned(),
+            notify_individual: notify_individual.map(|s| s.as_str().to_owned()),
+            notify_individual_deadline,
+            notify_authority: notify_authority.map(|s| s.as_str().to_owned()),
+            notify_authority_deadline,
+            number_of_guidances,
+            number_of_accepted_guidances,
+            number_of_addressed_guidances,
+        }
+    }
+}
+
+impl From<IncidentView> for Incident {
+    fn from(view: IncidentView) -> Self {
+        let IncidentView {
+            id,
+            number,
+            incident_type,
+            name,
+            description,
+            source_type,
+            organization,
+            root_cause,
+            date_occurred,
+            date_closed,
+            date_discovered,
+            deadline,
+            created_by,
+            creator,
+            assignee,
+            created_at,
+            updated_at,
+            stage,
+            notification_needed,
+            status,
+            schema_id,
+            attribute_values: values,
+            assignees,
+            jurisdictions,
+            closed_setting_on,
+            linked_inventories,
+            revision,
+            etag,
+        } = view;
+        Incident {
+            id,
+            number,
+            incident_type_id: incident_type.id,
+            incident_type_name: incident_type.name,
+            name,
+            description,
+            source_type: source_type.as_str().to_owned(),
+            assessment_links: Vec::new(),
+            org_group_id: organization.id,
+            org_group_name: organization.name,
+            root_cause,
+            date_occurred,
+            date_closed,
+            date_discovered,
+            deadline,
+            created_by,
+            creator,
+            assignee_id: assignee.as_ref().map(|u| u.id),
+            assignee_name: assignee.map(|u| u.name),
+            created_dt: created_at,
+            workflow_id: stage.as_ref().map(|s| s.workflow_id),
+            workflow_name: stage.as_ref().map(|s| s.workflow_name.clone()),
+            incident_stage_id: stage.as_ref().map(|s| s.stage_id),
+            incident_stage_name: stage.as_ref().map(|s| s.stage_name.clone()),
+            incident_stage_badge_color: stage.and_then(|s| s.badge_color),
+            notification_needed: notification_needed.as_str().to_owned(),
+            incident_status: status.as_str().to_owned(),
+            schema_id,
+            updated_dt: updated_at,
+            attribute_values: attribute_values(values),
+            incident_assignee_information: assignees
+                .into_iter()
+                .map(|AssigneeView { id, name, kind }| AssigneeInformation {
+                    assignee_id: id,
+                    assignee_name: name,
+                    r#type: kind.as_str().to_owned(),
+                })
+                .collect(),
+            attachments: Vec::new(),
+            jurisdictions: jurisdictions.into_iter().map(Into::into).collect(),
+            closed_setting_on,
+            linked_inventories: linked_inventories
+                .into_iter()
+                .map(|links| {
+                    let shown = InventoryLinks {
+                        inventory_ids: links.inventory_ids,
+                        external_ids: links.external_ids,
+                        source_type: links.source_type.as_str().to_owned(),
+                    };
+                    (links.inventory_type.as_str().to_owned(), shown)
+                })
+                .collect(),
+            revision,
+            etag,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rest::extract::parse_json;
+
+    #[test]
+    fn wrong_types_inside_lists_keep_their_path() {
+        let refused = parse_json::<IncidentUpdate>(br#"{"jurisdictions": [{"countryCode": 1}]}"#).unwrap_err();
+        assert_eq!(refused.into_body().violations[0].field, "jurisdictions[0].countryCode");
+    }
+
+    #[test]
+    fn unknown_keys_are_found_at_every_level_and_read_only_ones_are_not() {
+        let body: IncidentUpdate = parse_json(
+            br#"{"name": "x", "rootcause": "typo", "id": "ignored", "createdDT": "ignored",
+                 "attributeValues": {"Ticket": [{"value": "A", "displayLabel": "A", "colour": 1}]},
+                 "incidentAssigneeRequests": [{"assigneeId": "a", "assigneeName": "no"}],
+                 "jurisdictions": [{"countryCode": "DEU", "countryName": "Germany", "state": "x"}]}"#,
+        )
+        .unwrap();
+        let mut found = Vec::new();
+        body.unknown_keys(&FieldPath::root(), &mut found);
+        let found: Vec<String> = found.iter().map(crate::rest::error::rest_path).collect();
+        assert_eq!(
+            found,
+            [
+                "rootcause",
+                "attributeValues.Ticket[0].colour",
+                "incidentAssigneeRequests[0].assigneeName",
+                "jurisdictions[0].state"
+            ]
+        );
+    }
+}
