@@ -147,6 +147,14 @@ impl Error {
         }
     }
 
+    /// No incident `id` in the caller's tenant.
+    pub fn incident_not_found(id: uuid::Uuid) -> Self {
+        Error::NotFound {
+            resource: Resource::Incident,
+            id: id.to_string(),
+        }
+    }
+
     /// A request that is refused because of a single field.
     pub fn invalid(field: impl Into<FieldPath>, description: impl Into<String>) -> Self {
         let mut violations = Violations::new();

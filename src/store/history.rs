@@ -160,7 +160,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         if exists.is_none() {
-            return Err(super::incidents::not_found(id));
+            return Err(Error::incident_not_found(id));
         }
         let mut query = incident_revision::Entity::find()
             .filter(incident_revision::Column::TenantId.eq(tenant_id))

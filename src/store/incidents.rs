@@ -1,92 +1,190 @@
-//! Incidents: create, read and update, each in one transaction.
+//! Incidents inside one transaction: what the use cases of `service` read and
+//! write to create, read and update one. These persist and decide nothing.
 
-use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::{
-    Store, db_error,
+    Store, Write, db_error,
     entity::{
         incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
     history::{Claim, append_revision, claim, remember, revision_row},
     insert_rows,
     load::{Lock, load_incident, load_reference},
-    now,
     search::{Indexed, index_documents},
 };
 use crate::{
     auth::Principal,
     domain::{
-        Error, Resource,
-        enums::IncidentStatus,
-        incident::{Incident, Record},
+        Error,
+        incident::Incident,
         input::IncidentInput,
-        inventory::CreateOnly,
         request::RequestKey,
-        resolve::resolve,
-        revision::changes,
-        update::{Update, UpdateMask},
+        resolve::ReferenceSnapshot,
+        revision::{FieldChange, changes},
     },
 };
 
-impl Store {
-    /// Creates an incident with the tenant's next number, and its first revision.
-    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id))]
-    pub async fn create_incident(
+/// Who made a revision, with which request, and what it changed.
+pub struct Revised<'a> {
+    pub actor: &'a Principal,
+    pub request_id: Option<Uuid>,
+    pub changes: &'a [FieldChange],
+}
+
+/// What the incident use cases read and write inside a tenant's write
+/// transaction. Each persists what it is given; the use cases decide.
+impl Write {
+    /// The answer a request id already got; `None` when this transaction has
+    /// now claimed it.
+    pub async fn replay(&self, key: &RequestKey) -> Result<Option<Incident>, Error> {
+        Ok(match claim(&self.txn, self.tenant_id, key).await? {
+            Claim::Replay(answer) => Some(*answer),
+            Claim::New => None,
+        })
+    }
+
+    /// Keeps the answer of the request id this transaction claimed.
+    pub async fn remember(&self, key: &RequestKey, answer: &Incident) -> Result<(), Error> {
+        remember(&self.txn, self.tenant_id, key, answer).await
+    }
+
+    /// Reads an incident to update it. Locks its row on PostgreSQL, so that
+    /// concurrent updates of one incident queue instead of interleaving their
+    /// child rows; SQLite has one writer anyway.
+    pub async fn incident_for_update(&self, id: Uuid) -> Result<Option<Incident>, Error> {
+        load_incident(&self.txn, self.tenant_id, id, Lock::ForUpdate).await
+    }
+
+    /// The reference data `input` names (see `load_reference`).
+    pub async fn reference(
         &self,
-        principal: &Principal,
-        input: IncidentInput,
-        create_only: CreateOnly,
-        request: Option<RequestKey>,
-    ) -> Result<Incident, Error> {
-        let tenant_id = principal.tenant_id;
-        if !input.violations.is_empty() {
-            return Err(self.refuse(tenant_id, input, None).await);
-        }
-        let write = self.write(tenant_id).await?;
-        let txn = &write.txn;
-        if let Some(key) = &request
-            && let Claim::Replay(answer) = claim(txn, tenant_id, key).await?
-        {
-            return Ok(*answer);
-        }
-        let reference = load_reference(txn, tenant_id, &input, None).await?;
-        let draft = resolve(input, reference)?;
-        let number = next_number(txn, tenant_id).await?;
-        let at = now();
-        let incident = draft.into_incident(Record {
-            id: Uuid::now_v7(),
-            tenant_id,
-            number,
-            status: IncidentStatus::Open,
-            date_closed: None,
-            created_by: principal.subject,
-            creator: principal.display_name(),
-            created_at: at,
-            updated_at: at,
-            revision: 1,
-            linked_inventories: create_only.linked_inventories,
-        });
-        incident::Entity::insert(new_row(&incident, create_only.auto_assess_jurisdictions))
+        input: &IncidentInput,
+        current: Option<&Incident>,
+    ) -> Result<ReferenceSnapshot, Error> {
+        load_reference(&self.txn, self.tenant_id, input, current).await
+    }
+
+    /// Takes the tenant's next incident number. On PostgreSQL the row lock orders
+    /// concurrent creates; on SQLite the single writer does.
+    pub async fn next_number(&self) -> Result<i64, Error> {
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::LastIncidentNumber,
+                Expr::col(tenant::Column::LastIncidentNumber).add(1),
+            )
+            .filter(tenant::Column::Id.eq(self.tenant_id))
+            .exec(&self.txn)
+            .await
+            .map_err(db_error)?;
+        let tenant = tenant::Entity::find_by_id(self.tenant_id)
+            .one(&self.txn)
+            .await
+            .map_err(db_error)?;
+        tenant.map(|t| t.last_incident_number).ok_or(Error::Internal)
+    }
+
+    /// Stores a new incident: its row, child rows, links, search document and
+    /// first revision.
+    pub async fn insert_incident(
+        &self,
+        incident: &Incident,
+        auto_assess_jurisdictions: bool,
+        revised: Revised<'_>,
+    ) -> Result<(), Error> {
+        let txn = &self.txn;
+        incident::Entity::insert(new_row(incident, auto_assess_jurisdictions))
             .exec_without_returning(txn)
             .await
             .map_err(db_error)?;
-        insert_children(txn, std::slice::from_ref(&incident), &ALL_CHILDREN).await?;
-        insert_links(txn, &incident).await?;
-        index_documents(txn, std::slice::from_ref(&incident), Indexed::New).await?;
-        let request_id = request.as_ref().map(|key| key.id);
-        append_revision(txn, &incident, principal, request_id, &changes(None, &incident)).await?;
-        if let Some(key) = &request {
-            remember(txn, tenant_id, key, &incident).await?;
+        insert_children(txn, std::slice::from_ref(incident), &ALL_CHILDREN).await?;
+        insert_links(txn, incident).await?;
+        index_documents(txn, std::slice::from_ref(incident), Indexed::New).await?;
+        append_revision(txn, incident, revised.actor, revised.request_id, revised.changes).await
+    }
+
+    /// Stores `updated` over `current`, read in this transaction: the row (only
+    /// while it is still at `current`'s revision), the child tables whose rows
+    /// changed, the search document and the revision.
+    pub async fn rewrite_incident(
+        &self,
+        current: &Incident,
+        updated: &Incident,
+        revised: Revised<'_>,
+    ) -> Result<(), Error> {
+        let (txn, tenant_id, id) = (&self.txn, self.tenant_id, current.id);
+        let row = incident::ActiveModel {
+            updated_at: Set(updated.updated_at),
+            revision: Set(updated.revision),
+            ..editable_columns(updated)
+        };
+        // The row lock makes a lost update impossible; the revision condition
+        // would catch one all the same.
+        let written = incident::Entity::update_many()
+            .set(row)
+            .filter(incident::Column::TenantId.eq(tenant_id))
+            .filter(incident::Column::Id.eq(id))
+            .filter(incident::Column::Revision.eq(current.revision))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+        if written.rows_affected != 1 {
+            tracing::error!("incident changed under its row lock");
+            return Err(Error::Internal);
         }
-        write.commit().await?;
-        tracing::info!(incident_id = %incident.id, number, "incident created");
-        Ok(incident)
+        let rewritten = changed_children(current, updated);
+        delete_children(txn, tenant_id, id, &rewritten).await?;
+        insert_children(txn, std::slice::from_ref(updated), &rewritten).await?;
+        index_documents(txn, std::slice::from_ref(updated), Indexed::Before).await?;
+        append_revision(txn, updated, revised.actor, revised.request_id, revised.changes).await
+    }
+}
+
+/// A tenant's read transaction: one consistent snapshot.
+pub struct Read {
+    txn: DatabaseTransaction,
+    tenant_id: Uuid,
+}
+
+impl Read {
+    pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, Error> {
+        load_incident(&self.txn, self.tenant_id, id, Lock::None).await
+    }
+
+    /// The reference data `input` names (see `load_reference`).
+    pub async fn reference(
+        &self,
+        input: &IncidentInput,
+        current: Option<&Incident>,
+    ) -> Result<ReferenceSnapshot, Error> {
+        load_reference(&self.txn, self.tenant_id, input, current).await
+    }
+
+    pub async fn finish(self) -> Result<(), Error> {
+        self.txn.commit().await.map_err(db_error)
+    }
+}
+
+impl Store {
+    /// Starts a read transaction of one tenant.
+    pub async fn reading(&self, tenant_id: Uuid) -> Result<Read, Error> {
+        Ok(Read {
+            txn: self.read().await?,
+            tenant_id,
+        })
+    }
+
+    /// Reads one incident of the tenant.
+    pub async fn get_incident(&self, tenant_id: Uuid, id: Uuid) -> Result<Incident, Error> {
+        let read = self.reading(tenant_id).await?;
+        let found = read.incident(id).await?;
+        read.finish().await?;
+        found.ok_or_else(|| Error::incident_not_found(id))
     }
 
     /// Stores many new incidents of one tenant in one transaction, each with its
@@ -124,150 +222,6 @@ impl Store {
         index_documents(txn, &incidents, Indexed::New).await?;
         write.commit().await
     }
-
-    /// Reads one incident of the tenant.
-    pub async fn get_incident(&self, tenant_id: Uuid, id: Uuid) -> Result<Incident, Error> {
-        let txn = self.read().await?;
-        let found = load_incident(&txn, tenant_id, id, Lock::None).await?;
-        txn.commit().await.map_err(db_error)?;
-        found.ok_or_else(|| not_found(id))
-    }
-
-    /// Updates the editable body of an incident: all of it (the original PUT) or
-    /// the fields of the mask. An update that changes something moves the
-    /// revision on and records it; one that changes nothing writes nothing.
-    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
-    pub async fn update_incident(&self, principal: &Principal, id: Uuid, update: Update) -> Result<Incident, Error> {
-        let tenant_id = principal.tenant_id;
-        let Update {
-            body,
-            mask,
-            etag,
-            request,
-        } = update;
-        // A whole body can be checked before the write lock; a partial one only
-        // together with the fields it keeps.
-        let body = match mask {
-            UpdateMask::All => match IncidentInput::parse(body) {
-                input if input.violations.is_empty() => Ok(input),
-                input => return Err(self.refuse(tenant_id, input, Some(id)).await),
-            },
-            UpdateMask::Only { .. } => Err(body),
-        };
-        let write = self.write(tenant_id).await?;
-        let txn = &write.txn;
-        if let Some(key) = &request
-            && let Claim::Replay(answer) = claim(txn, tenant_id, key).await?
-        {
-            return Ok(*answer);
-        }
-        // Locks the row on PostgreSQL, so concurrent updates of one incident queue
-        // instead of interleaving their child rows. SQLite has one writer anyway.
-        let current = load_incident(txn, tenant_id, id, Lock::ForUpdate)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        if etag.is_some_and(|etag| etag != current.etag()) {
-            return Err(Error::StaleEtag {
-                current_revision: current.revision,
-            });
-        }
-        let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
-        let reference = load_reference(txn, tenant_id, &input, Some(&current)).await?;
-        let updated = resolve(input, reference)?.into_incident(Record {
-            updated_at: later_than(current.updated_at),
-            revision: current.revision + 1,
-            ..current.record()
-        });
-        let changed = changes(Some(&current), &updated);
-        let answer = if changed.is_empty() {
-            current
-        } else {
-            let row = incident::ActiveModel {
-                updated_at: Set(updated.updated_at),
-                revision: Set(updated.revision),
-                ..editable_columns(&updated)
-            };
-            // The row lock makes a lost update impossible; the revision condition
-            // would catch one all the same.
-            let written = incident::Entity::update_many()
-                .set(row)
-                .filter(incident::Column::TenantId.eq(tenant_id))
-                .filter(incident::Column::Id.eq(id))
-                .filter(incident::Column::Revision.eq(current.revision))
-                .exec(txn)
-                .await
-                .map_err(db_error)?;
-            if written.rows_affected != 1 {
-                tracing::error!("incident changed under its row lock");
-                return Err(Error::Internal);
-            }
-            let rewritten = changed_children(&current, &updated);
-            delete_children(txn, tenant_id, id, &rewritten).await?;
-            insert_children(txn, std::slice::from_ref(&updated), &rewritten).await?;
-            index_documents(txn, std::slice::from_ref(&updated), Indexed::Before).await?;
-            let request_id = request.as_ref().map(|key| key.id);
-            append_revision(txn, &updated, principal, request_id, &changed).await?;
-            updated
-        };
-        if let Some(key) = &request {
-            remember(txn, tenant_id, key, &answer).await?;
-        }
-        write.commit().await?;
-        tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
-        Ok(answer)
-    }
-}
-
-impl Store {
-    /// The refusal of a body that failed to parse, with the violations of its
-    /// references added, found in a read transaction: a request that cannot
-    /// succeed takes no write lock, and an unknown incident does not hide them.
-    async fn refuse(&self, tenant_id: Uuid, input: IncidentInput, incident_id: Option<Uuid>) -> Error {
-        let checked = async {
-            let txn = self.read().await?;
-            let current = match incident_id {
-                Some(id) => load_incident(&txn, tenant_id, id, Lock::None).await?,
-                None => None,
-            };
-            let reference = load_reference(&txn, tenant_id, &input, current.as_ref()).await?;
-            txn.commit().await.map_err(db_error)?;
-            Ok::<_, Error>(reference)
-        };
-        match checked.await {
-            // `input` carries violations, so resolving it cannot succeed.
-            Ok(reference) => resolve(input, reference).err().unwrap_or(Error::Internal),
-            Err(error) => error,
-        }
-    }
-}
-
-pub(super) fn not_found(id: Uuid) -> Error {
-    Error::NotFound {
-        resource: Resource::Incident,
-        id: id.to_string(),
-    }
-}
-
-/// Now, or a microsecond after `previous` if the clock has not moved past it:
-/// `updatedDT` moves forward on every update.
-fn later_than(previous: DateTime<Utc>) -> DateTime<Utc> {
-    Ord::max(now(), previous + TimeDelta::microseconds(1))
-}
-
-/// Takes the tenant's next incident number. On PostgreSQL the row lock orders
-/// concurrent creates; on SQLite the single writer does.
-async fn next_number(txn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64, Error> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::LastIncidentNumber,
-            Expr::col(tenant::Column::LastIncidentNumber).add(1),
-        )
-        .filter(tenant::Column::Id.eq(tenant_id))
-        .exec(txn)
-        .await
-        .map_err(db_error)?;
-    let tenant = tenant::Entity::find_by_id(tenant_id).one(txn).await.map_err(db_error)?;
-    tenant.map(|t| t.last_incident_number).ok_or(Error::Internal)
 }
 
 /// The row of a new incident.

@@ -16,6 +16,7 @@ use super::{
         incident_inventory_link, incident_jurisdiction, incident_type, join, organization,
     },
     reference::{to_assignee, to_attribute_option, to_organization},
+    unknown_incident_type,
 };
 use crate::domain::{
     Error,
@@ -49,7 +50,12 @@ pub(super) async fn load_reference(
             .one(txn)
             .await
             .map_err(db_error)?
-            .map(|t| IncidentType { id: t.id, name: t.name }),
+            .map(|t| IncidentType { id: t.id, name: t.name })
+            // A tenant not written yet has its `Unknown` type all the same.
+            .or_else(|| {
+                let unknown = unknown_incident_type(tenant_id);
+                (name_key(&unknown.name) == name.key()).then_some(unknown)
+            }),
     };
     let organization = match (input.org_group_id, current) {
         (None, _) => None,

@@ -10,6 +10,8 @@ pub mod migration;
 mod reference;
 mod search;
 
+pub use incidents::{Read, Revised};
+
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
@@ -58,6 +60,7 @@ pub struct Store {
 /// lives. The tenant's row exists inside it.
 pub(crate) struct Write {
     pub txn: DatabaseTransaction,
+    pub tenant_id: Uuid,
     _slot: Option<OwnedMutexGuard<()>>,
     /// Set when this transaction created the tenant: remembered once committed.
     new_tenant: Option<(Arc<Mutex<HashSet<Uuid>>>, Uuid)>,
@@ -201,6 +204,7 @@ impl Store {
         };
         Ok(Write {
             txn,
+            tenant_id,
             _slot: slot,
             new_tenant,
         })
@@ -257,6 +261,15 @@ async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(),
 /// tenant's first write.
 pub(crate) fn unknown_incident_type_id(tenant_id: Uuid) -> Uuid {
     Uuid::new_v5(&tenant_id, b"incident-type:unknown")
+}
+
+/// A tenant's `Unknown` incident type. Its row is written with the tenant's first
+/// write; a read before then sees it all the same.
+pub(crate) fn unknown_incident_type(tenant_id: Uuid) -> crate::domain::reference::IncidentType {
+    crate::domain::reference::IncidentType {
+        id: unknown_incident_type_id(tenant_id),
+        name: UNKNOWN_INCIDENT_TYPE.to_owned(),
+    }
 }
 
 /// The current time at the microsecond precision both databases keep.

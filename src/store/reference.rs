@@ -9,13 +9,13 @@ use uuid::Uuid;
 use super::{
     Store, db_error,
     entity::{assignee, attribute, attribute_option, incident_type, join, organization},
-    unique_or_db_error, unknown_incident_type_id,
+    unique_or_db_error, unknown_incident_type,
 };
 use crate::domain::{
     Error,
     reference::{
         Assignee, Attribute, AttributeOption, IncidentType, NewAssignee, NewAttribute, NewIncidentType,
-        NewOrganization, Organization, ReferenceBatch, UNKNOWN_INCIDENT_TYPE,
+        NewOrganization, Organization, ReferenceBatch,
     },
     text::{name_key, shorten},
 };
@@ -157,12 +157,9 @@ impl Store {
             .into_iter()
             .map(|t| IncidentType { id: t.id, name: t.name })
             .collect();
-        let unknown = unknown_incident_type_id(tenant_id);
-        if !types.iter().any(|t| t.id == unknown) {
-            types.push(IncidentType {
-                id: unknown,
-                name: UNKNOWN_INCIDENT_TYPE.to_owned(),
-            });
+        let unknown = unknown_incident_type(tenant_id);
+        if !types.iter().any(|t| t.id == unknown.id) {
+            types.push(unknown);
             types.sort_by_key(|t| name_key(&t.name));
         }
         Ok(types)

@@ -455,3 +455,27 @@ async fn a_message_over_four_mebibytes_is_refused_and_the_server_keeps_serving()
     assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
     assert_eq!(app.get(&created.id).await.unwrap(), created);
 }
+
+#[tokio::test]
+async fn a_new_tenants_refused_first_create_names_only_its_own_faults() {
+    let mut app = spawn_app().await;
+    let newcomer = app.token_for(uuid::Uuid::now_v7(), "INCIDENT");
+    let body = pb::IncidentCreate {
+        name: String::new(),
+        ..Default::default()
+    };
+    let request = app.with_token(
+        &newcomer,
+        pb::CreateIncidentRequest {
+            incident: Some(body),
+            request_id: String::new(),
+        },
+    );
+    let status = app.incidents.create_incident(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        violations(&status),
+        ["incident.name", "incident.orgGroupId"],
+        "the tenant's Unknown type exists before its first write"
+    );
+}

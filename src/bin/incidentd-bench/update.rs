@@ -33,7 +33,7 @@ use incidentd::{
     pb::{
         self, incident_service_client::IncidentServiceClient, reference_data_service_client::ReferenceDataServiceClient,
     },
-    service::{UpdateRequest, parse_update},
+    service::{Service, UpdateRequest},
     store::Store,
 };
 use sea_orm::{DbBackend, Statement, Value};
@@ -835,7 +835,7 @@ async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> an
     Ok((run, statements_per_update))
 }
 
-/// One real update through `store`, returning the revision it wrote.
+/// One real update through the use case over `store`, returning the revision it wrote.
 async fn recorded_update(
     store: &Store,
     principal: &Principal,
@@ -844,14 +844,13 @@ async fn recorded_update(
     n: u64,
 ) -> anyhow::Result<i64> {
     let fields: IncidentFields = body(tenant, 1_000_000 + n).into();
-    let (incident_id, update) = parse_update(UpdateRequest {
+    let request = UpdateRequest {
         incident_id: id.to_owned(),
         body: Some(fields),
         ..UpdateRequest::default()
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let updated = store
-        .update_incident(principal, incident_id, update)
+    };
+    let updated = Service::new(store.clone(), None)
+        .update_incident(principal, request)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(updated.revision)

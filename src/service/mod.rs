@@ -1,7 +1,13 @@
 //! The use cases, shared by every transport: check the caller's scope, parse the
-//! plain input into domain types, and run the store's transaction.
+//! plain input into domain types, and run the flow over the store's transaction.
+//! The incidents' own are in `incidents`.
 //!
-//! Violation paths are those of the gRPC request (`incidentId`, `incident.name`).
+//! Violation paths are those of the gRPC request (`incidentId`, `incident.name`);
+//! each transport renders them as its request names them.
+
+mod incidents;
+
+pub use incidents::{UpdateRequest, parse_create, parse_update};
 
 use std::{num::NonZeroU32, sync::Arc};
 
@@ -12,38 +18,17 @@ use crate::{
     auth::{Principal, Scope, allow},
     domain::{
         Error, Violations,
-        input::{IncidentFields, IncidentInput},
-        inventory::{CreateOnly, CreateOnlyFields},
         jurisdiction::{self, Jurisdiction},
         reference::{
             Assignee, Attribute, IncidentType, NewAssignee, NewAttribute, NewIncidentType, NewOrganization,
             Organization,
         },
-        request::RequestKey,
         revision::{RevisionList, RevisionPage},
         search::{Search, SearchFields, SearchPage},
         text::{parse_uuid, shorten},
-        update::{Update, UpdateMask},
-        view::IncidentView,
     },
     store::Store,
 };
-
-/// Path of the incident body inside create and update requests.
-const BODY: &str = "incident";
-
-/// An update as a transport receives it: plain fields, every one unchecked.
-/// Empty strings mean "not given".
-#[derive(Debug, Default)]
-pub struct UpdateRequest {
-    pub incident_id: String,
-    pub body: Option<IncidentFields>,
-    /// The etag of the revision the caller read.
-    pub etag: String,
-    /// Paths of the fields to replace; `None`: the whole body; no paths: no field.
-    pub update_mask: Option<Vec<String>>,
-    pub request_id: String,
-}
 
 #[derive(Clone)]
 pub struct Service {
@@ -104,40 +89,6 @@ impl Service {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    pub async fn create_incident(
-        &self,
-        principal: &Principal,
-        body: Option<(IncidentFields, CreateOnlyFields)>,
-        request_id: &str,
-    ) -> Result<IncidentView, Error> {
-        self.admit(principal, allow::CREATE_INCIDENT)?;
-        let (input, create_only, request) = parse_create(body, request_id)?;
-        self.store
-            .create_incident(principal, input, create_only, request)
-            .await
-            .map(IncidentView::from)
-            .map_err(|e| e.within(BODY))
-    }
-
-    pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<IncidentView, Error> {
-        self.admit(principal, allow::READ_INCIDENT)?;
-        let id = parse_uuid(incident_id).map_err(|e| Error::invalid("incidentId", e))?;
-        self.store
-            .get_incident(principal.tenant_id, id)
-            .await
-            .map(IncidentView::from)
-    }
-
-    pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<IncidentView, Error> {
-        self.admit(principal, allow::UPDATE_INCIDENT)?;
-        let (id, update) = parse_update(request)?;
-        self.store
-            .update_incident(principal, id, update)
-            .await
-            .map(IncidentView::from)
-            .map_err(|e| e.within(BODY))
     }
 
     pub async fn search_incidents(&self, principal: &Principal, fields: SearchFields) -> Result<SearchPage, Error> {
@@ -249,74 +200,4 @@ impl Service {
             code => Ok(jurisdiction::list(code)),
         }
     }
-}
-
-/// Parses the body if there is one; a missing body is a violation of its own.
-/// What a create can be told without the database: the request id, the body
-/// and its create-only fields. Violations of the body travel in the input, to
-/// be reported with those found against the tenant's reference data.
-pub fn parse_create(
-    body: Option<(IncidentFields, CreateOnlyFields)>,
-    request_id: &str,
-) -> Result<(IncidentInput, CreateOnly, Option<RequestKey>), Error> {
-    let mut violations = Violations::new();
-    let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
-    let (body, create_only) = body.unzip();
-    let Some(mut input) = parse_body(&mut violations, body) else {
-        return Err(violations.into_error());
-    };
-    let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
-    if !violations.is_empty() {
-        violations.absorb(BODY, input.violations);
-        return Err(violations.into_error());
-    }
-    Ok((input, create_only, request))
-}
-
-/// What an update can be told without the database: the id, the mask, the
-/// etag and the request id. The body is checked once the incident is read
-/// (a partial one completes it), but a whole body that cannot be applied is
-/// reported with the rest.
-pub fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
-    let UpdateRequest {
-        incident_id,
-        body,
-        etag,
-        update_mask,
-        request_id,
-    } = request;
-    let mut violations = Violations::new();
-    let id = violations.check("incidentId", parse_uuid(&incident_id));
-    let mask = UpdateMask::parse(&mut violations, "updateMask", update_mask);
-    let etag = Some(etag).filter(|e| !e.is_empty());
-    let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
-    if body.is_none() {
-        violations.add(BODY, "is required");
-    }
-    match (id, body) {
-        (Some(id), Some(body)) if violations.is_empty() => Ok((
-            id,
-            Update {
-                body,
-                mask,
-                etag,
-                request,
-            },
-        )),
-        (_, body) => {
-            // Without an incident to compare with, report what parsing of a
-            // whole body found; a partial one is checked with the incident.
-            if let (Some(body), UpdateMask::All) = (body, mask) {
-                violations.absorb(BODY, IncidentInput::parse(body).violations);
-            }
-            Err(violations.into_error())
-        }
-    }
-}
-
-fn parse_body(violations: &mut Violations, body: Option<IncidentFields>) -> Option<IncidentInput> {
-    if body.is_none() {
-        violations.add(BODY, "is required");
-    }
-    body.map(IncidentInput::parse)
 }

@@ -1,0 +1,287 @@
+//! The incident use cases: create, get and update. Each runs its flow here, over
+//! one transaction the store opens: parse, read, check the etag, apply the mask,
+//! resolve against reference data, diff, write.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::Service;
+use crate::{
+    auth::{Principal, allow},
+    domain::{
+        Error, Violations,
+        enums::IncidentStatus,
+        incident::{Incident, Record},
+        input::{IncidentFields, IncidentInput},
+        inventory::{CreateOnly, CreateOnlyFields},
+        request::RequestKey,
+        resolve::resolve,
+        revision::changes,
+        text::parse_uuid,
+        update::{Update, UpdateMask},
+        view::IncidentView,
+    },
+    store::{Revised, now},
+};
+
+/// Path of the incident body inside create and update requests.
+const BODY: &str = "incident";
+
+/// An update as a transport receives it: plain fields, every one unchecked.
+/// Empty strings mean "not given".
+#[derive(Debug, Default)]
+pub struct UpdateRequest {
+    pub incident_id: String,
+    pub body: Option<IncidentFields>,
+    /// The etag of the revision the caller read.
+    pub etag: String,
+    /// Paths of the fields to replace; `None`: the whole body; no paths: no field.
+    pub update_mask: Option<Vec<String>>,
+    pub request_id: String,
+}
+
+impl Service {
+    /// Creates an incident with the tenant's next number, and its first revision.
+    pub async fn create_incident(
+        &self,
+        principal: &Principal,
+        body: Option<(IncidentFields, CreateOnlyFields)>,
+        request_id: &str,
+    ) -> Result<IncidentView, Error> {
+        self.admit(principal, allow::CREATE_INCIDENT)?;
+        let (input, create_only, request) = parse_create(body, request_id)?;
+        self.create(principal, input, create_only, request)
+            .await
+            .map(IncidentView::from)
+            .map_err(|e| e.within(BODY))
+    }
+
+    pub async fn get_incident(&self, principal: &Principal, incident_id: &str) -> Result<IncidentView, Error> {
+        self.admit(principal, allow::READ_INCIDENT)?;
+        let id = parse_uuid(incident_id).map_err(|e| Error::invalid("incidentId", e))?;
+        self.store
+            .get_incident(principal.tenant_id, id)
+            .await
+            .map(IncidentView::from)
+    }
+
+    /// Updates the editable body of an incident: all of it (the original PUT) or
+    /// the fields of the mask. An update that changes something moves the
+    /// revision on and records it; one that changes nothing writes nothing.
+    pub async fn update_incident(&self, principal: &Principal, request: UpdateRequest) -> Result<IncidentView, Error> {
+        self.admit(principal, allow::UPDATE_INCIDENT)?;
+        let (id, update) = parse_update(request)?;
+        self.update(principal, id, update)
+            .await
+            .map(IncidentView::from)
+            .map_err(|e| e.within(BODY))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id))]
+    async fn create(
+        &self,
+        principal: &Principal,
+        input: IncidentInput,
+        create_only: CreateOnly,
+        request: Option<RequestKey>,
+    ) -> Result<Incident, Error> {
+        let tenant_id = principal.tenant_id;
+        if !input.violations.is_empty() {
+            return Err(self.refuse(tenant_id, input, None).await);
+        }
+        let write = self.store.write(tenant_id).await?;
+        if let Some(key) = &request
+            && let Some(answer) = write.replay(key).await?
+        {
+            return Ok(answer);
+        }
+        let reference = write.reference(&input, None).await?;
+        let draft = resolve(input, reference)?;
+        let number = write.next_number().await?;
+        let at = now();
+        let incident = draft.into_incident(Record {
+            id: Uuid::now_v7(),
+            tenant_id,
+            number,
+            status: IncidentStatus::Open,
+            date_closed: None,
+            created_by: principal.subject,
+            creator: principal.display_name(),
+            created_at: at,
+            updated_at: at,
+            revision: 1,
+            linked_inventories: create_only.linked_inventories,
+        });
+        let revised = Revised {
+            actor: principal,
+            request_id: request.as_ref().map(|key| key.id),
+            changes: &changes(None, &incident),
+        };
+        write
+            .insert_incident(&incident, create_only.auto_assess_jurisdictions, revised)
+            .await?;
+        if let Some(key) = &request {
+            write.remember(key, &incident).await?;
+        }
+        write.commit().await?;
+        tracing::info!(incident_id = %incident.id, number, "incident created");
+        Ok(incident)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
+    async fn update(&self, principal: &Principal, id: Uuid, update: Update) -> Result<Incident, Error> {
+        let tenant_id = principal.tenant_id;
+        let Update {
+            body,
+            mask,
+            etag,
+            request,
+        } = update;
+        // A whole body can be checked before the write lock; a partial one only
+        // together with the fields it keeps.
+        let body = match mask {
+            UpdateMask::All => match IncidentInput::parse(body) {
+                input if input.violations.is_empty() => Ok(input),
+                input => return Err(self.refuse(tenant_id, input, Some(id)).await),
+            },
+            UpdateMask::Only { .. } => Err(body),
+        };
+        let write = self.store.write(tenant_id).await?;
+        if let Some(key) = &request
+            && let Some(answer) = write.replay(key).await?
+        {
+            return Ok(answer);
+        }
+        let current = write
+            .incident_for_update(id)
+            .await?
+            .ok_or_else(|| Error::incident_not_found(id))?;
+        if etag.is_some_and(|etag| etag != current.etag()) {
+            return Err(Error::StaleEtag {
+                current_revision: current.revision,
+            });
+        }
+        let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
+        let reference = write.reference(&input, Some(&current)).await?;
+        let updated = resolve(input, reference)?.into_incident(Record {
+            updated_at: later_than(current.updated_at),
+            revision: current.revision + 1,
+            ..current.record()
+        });
+        let changed = changes(Some(&current), &updated);
+        let answer = if changed.is_empty() {
+            current
+        } else {
+            let revised = Revised {
+                actor: principal,
+                request_id: request.as_ref().map(|key| key.id),
+                changes: &changed,
+            };
+            write.rewrite_incident(&current, &updated, revised).await?;
+            updated
+        };
+        if let Some(key) = &request {
+            write.remember(key, &answer).await?;
+        }
+        write.commit().await?;
+        tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
+        Ok(answer)
+    }
+
+    /// The refusal of a body that failed to parse, with the violations of its
+    /// references added, found in a read transaction: a request that cannot
+    /// succeed takes no write lock, and an unknown incident does not hide them.
+    async fn refuse(&self, tenant_id: Uuid, input: IncidentInput, incident_id: Option<Uuid>) -> Error {
+        let checked = async {
+            let read = self.store.reading(tenant_id).await?;
+            let current = match incident_id {
+                Some(id) => read.incident(id).await?,
+                None => None,
+            };
+            let reference = read.reference(&input, current.as_ref()).await?;
+            read.finish().await?;
+            Ok::<_, Error>(reference)
+        };
+        match checked.await {
+            // `input` carries violations, so resolving it cannot succeed.
+            Ok(reference) => resolve(input, reference).err().unwrap_or(Error::Internal),
+            Err(error) => error,
+        }
+    }
+}
+
+/// Now, or a microsecond after `previous` if the clock has not moved past it:
+/// `updatedDT` moves forward on every update.
+fn later_than(previous: DateTime<Utc>) -> DateTime<Utc> {
+    Ord::max(now(), previous + TimeDelta::microseconds(1))
+}
+
+/// What a create can be told without the database: the request id, the body
+/// and its create-only fields. Violations of the body travel in the input, to
+/// be reported with those found against the tenant's reference data.
+pub fn parse_create(
+    body: Option<(IncidentFields, CreateOnlyFields)>,
+    request_id: &str,
+) -> Result<(IncidentInput, CreateOnly, Option<RequestKey>), Error> {
+    let mut violations = Violations::new();
+    let request = RequestKey::parse(&mut violations, request_id, &("create", &body));
+    let (body, create_only) = body.unzip();
+    let Some(mut input) = parse_body(&mut violations, body) else {
+        return Err(violations.into_error());
+    };
+    let create_only = CreateOnly::parse(&mut input.violations, create_only.unwrap_or_default());
+    if !violations.is_empty() {
+        violations.absorb(BODY, input.violations);
+        return Err(violations.into_error());
+    }
+    Ok((input, create_only, request))
+}
+
+/// What an update can be told without the database: the id, the mask, the
+/// etag and the request id. The body is checked once the incident is read
+/// (a partial one completes it), but a whole body that cannot be applied is
+/// reported with the rest.
+pub fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
+    let UpdateRequest {
+        incident_id,
+        body,
+        etag,
+        update_mask,
+        request_id,
+    } = request;
+    let mut violations = Violations::new();
+    let id = violations.check("incidentId", parse_uuid(&incident_id));
+    let mask = UpdateMask::parse(&mut violations, "updateMask", update_mask);
+    let etag = Some(etag).filter(|e| !e.is_empty());
+    let request = RequestKey::parse(&mut violations, &request_id, &("update", id, &body, &mask, &etag));
+    if body.is_none() {
+        violations.add(BODY, "is required");
+    }
+    match (id, body) {
+        (Some(id), Some(body)) if violations.is_empty() => Ok((
+            id,
+            Update {
+                body,
+                mask,
+                etag,
+                request,
+            },
+        )),
+        (_, body) => {
+            // Without an incident to compare with, report what parsing of a
+            // whole body found; a partial one is checked with the incident.
+            if let (Some(body), UpdateMask::All) = (body, mask) {
+                violations.absorb(BODY, IncidentInput::parse(body).violations);
+            }
+            Err(violations.into_error())
+        }
+    }
+}
+
+/// Parses the body if there is one; a missing body is a violation of its own.
+fn parse_body(violations: &mut Violations, body: Option<IncidentFields>) -> Option<IncidentInput> {
+    if body.is_none() {
+        violations.add(BODY, "is required");
+    }
+    body.map(IncidentInput::parse)
+}
