@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The gRPC contract, checked through stubs nobody here wrote.
+
+The stubs are compiled from proto/ by the protoc of grpcio-tools (see .ci/run);
+error details are decoded with googleapis-common-protos' google.rpc messages.
+
+    PYTHONPATH=STUBS_DIR TOKEN=... grpc_clients.py HOST:PORT [TOKEN]
+
+Prints one line per check; exits 1 at the first mismatch. The last line names the
+incident it created, for the buf curl step that follows.
+"""
+
+import os
+import sys
+import uuid
+
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2, status_pb2
+
+from incident.v1 import incident_pb2 as pb
+from incident.v1 import incident_pb2_grpc
+
+HEADQUARTERS = "f7c5a629-fcf0-5fa6-b9af-17d7c2a4da65"  # the demo organization
+
+
+def fail(message):
+    print(f"FAIL {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(condition, message, detail=""):
+    if not condition:
+        fail(f"{message}: {detail}" if detail else message)
+    print(f"ok   {message}")
+
+
+def refused(call, request, code, what):
+    """The call fails with `code`; answers the google.rpc.Status of its details trailer."""
+    try:
+        call(request)
+    except grpc.RpcError as error:
+        check(error.code() == code, f"{what}: {code.name}",
+              f"got {error.code().name} {error.details()}")
+        trailer = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
+        check(trailer is not None, f"{what}: a grpc-status-details-bin trailer")
+        status = status_pb2.Status.FromString(trailer)
+        check(status.code == code.value[0], f"{what}: the trailer's Status has the same code",
+              str(status.code))
+        return status
+    fail(f"{what}: {code.name}: the call succeeded")
+
+
+def detail(status, message_type):
+    """The first detail of that type in a google.rpc.Status, unpacked."""
+    for any_detail in status.details:
+        if any_detail.Is(message_type.DESCRIPTOR):
+            unpacked = message_type()
+            any_detail.Unpack(unpacked)
+            return unpacked
+    fail(f"no {message_type.DESCRIPTOR.full_name} among {[d.type_url for d in status.details]}")
+
+
+def main():
+    address = sys.argv[1]
+    token = sys.argv[2] if len(sys.argv) > 2 else os.environ["TOKEN"]
+    channel = grpc.insecure_channel(address)
+    stub = incident_pb2_grpc.IncidentServiceStub(channel)
+    auth = (("authorization", f"Bearer {token}"),)
+
+    def call(method):
+        return lambda request: method(request, metadata=auth, timeout=10)
+
+    word = "grpcclient" + uuid.uuid4().hex[:10]  # so that the search finds this one alone
+    occurred = Timestamp(seconds=1795167000)  # 2026-11-20T09:30:00Z
+
+    created = call(stub.CreateIncident)(pb.CreateIncidentRequest(incident=pb.IncidentCreate(
+        name=f"Fax sent to the wrong number {word}",
+        org_group_id=HEADQUARTERS,
+        incident_type_name="Misdirected Email",
+        date_occurred=occurred,
+        attribute_values={"Severity": pb.AttributeValuesInput(
+            values=[pb.AttributeValueInput(value="High")])},
+        jurisdictions=[pb.JurisdictionInput(country_code="CAN", state_province_code="ON")],
+    )))
+    check(str(uuid.UUID(created.id)) == created.id, "create: the id is a UUID", created.id)
+    check(created.revision == 1 and created.etag, "create: revision 1 with an etag",
+          f"{created.revision} {created.etag!r}")
+
+    got = call(stub.GetIncident)(pb.GetIncidentRequest(incident_id=created.id))
+    check(got == created, "get: the incident the create answered")
+    check(got.name == f"Fax sent to the wrong number {word}"
+          and got.org_group_name == "Headquarters"
+          and got.incident_type_name == "Misdirected Email", "get: name, organization, type",
+          f"{got.name} / {got.org_group_name} / {got.incident_type_name}")
+    check(got.date_occurred == occurred, "get: dateOccurred", str(got.date_occurred))
+    check([v.value for v in got.attribute_values["Severity"].values] == ["High"],
+          "get: attributeValues[Severity]", str(got.attribute_values))
+    check([(j.country_code, j.state_province_name) for j in got.jurisdictions]
+          == [("CAN", "Ontario")], "get: jurisdictions", str(got.jurisdictions))
+
+    # An update of one field under the etag read.
+    update = pb.UpdateIncidentRequest(
+        incident_id=got.id, incident=pb.IncidentUpdate(root_cause="Speed dial"),
+        update_mask=FieldMask(paths=["rootCause"]), etag=got.etag)
+    updated = call(stub.UpdateIncident)(update)
+    check(updated.revision == 2 and updated.etag != got.etag,
+          "update with the etag: revision 2, new etag", f"{updated.revision} {updated.etag}")
+    check(updated.root_cause == "Speed dial" and updated.name == got.name
+          and updated.attribute_values == got.attribute_values,
+          "update: rootCause set, the rest unchanged", str(updated))
+
+    # The same etag again is stale: ABORTED, reason STALE_ETAG, with the current revision.
+    status = refused(call(stub.UpdateIncident), update, grpc.StatusCode.ABORTED, "stale etag")
+    info = detail(status, error_details_pb2.ErrorInfo)
+    check(info.domain == "incidentd" and info.reason == "STALE_ETAG",
+          "stale etag: ErrorInfo incidentd/STALE_ETAG", f"{info.domain}/{info.reason}")
+    check(info.metadata.get("currentRevision") == "2", "stale etag: metadata currentRevision 2",
+          str(dict(info.metadata)))
+
+    # A blank name: INVALID_ARGUMENT whose BadRequest names the field by its request path.
+    status = refused(call(stub.CreateIncident), pb.CreateIncidentRequest(
+        incident=pb.IncidentCreate(name=" ", org_group_id=HEADQUARTERS)),
+        grpc.StatusCode.INVALID_ARGUMENT, "blank name")
+    violations = detail(status, error_details_pb2.BadRequest).field_violations
+    check([v.field for v in violations] == ["incident.name"],
+          "blank name: BadRequest names incident.name", str(violations))
+    check(detail(status, error_details_pb2.ErrorInfo).reason == "INVALID_ARGUMENT",
+          "blank name: ErrorInfo reason INVALID_ARGUMENT")
+
+    status = refused(call(stub.CreateIncident), pb.CreateIncidentRequest(incident=pb.IncidentCreate(
+        name="Unknown severity", org_group_id=HEADQUARTERS,
+        attribute_values={"Severity": pb.AttributeValuesInput(
+            values=[pb.AttributeValueInput(value="Extreme")])})),
+        grpc.StatusCode.INVALID_ARGUMENT, "unknown Severity option")
+    violations = detail(status, error_details_pb2.BadRequest).field_violations
+    check([v.field for v in violations] == ['incident.attributeValues["Severity"].values[0].value'],
+          'unknown option: BadRequest names incident.attributeValues["Severity"].values[0].value',
+          str(violations))
+
+    found = call(stub.SearchIncidents)(pb.SearchIncidentsRequest(full_text=word, size=5))
+    check(found.total_elements == 1 and [s.incident_id for s in found.incidents] == [created.id],
+          "search: finds the incident, alone", str([s.incident_id for s in found.incidents]))
+    check(found.incidents[0].revision == 2, "search: at its latest revision",
+          str(found.incidents[0].revision))
+
+    print("gRPC contract checks passed")
+    print(f"created incident {created.id}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except grpc.RpcError as error:  # a call expected to succeed did not
+        fail(f"unexpected {error.code().name}: {error.details()}")
