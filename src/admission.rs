@@ -10,6 +10,7 @@
 
 use std::{
     future::Future,
+    num::NonZeroUsize,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -24,6 +25,14 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::{domain::Error, grpc, rest::ApiError};
+
+/// Calls served at once unless configured otherwise (`--max-concurrent-calls`).
+pub(crate) const DEFAULT_MAX_CONCURRENT_CALLS: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+/// The longest a call may run unless configured otherwise (`--request-timeout`).
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long calls in flight at shutdown may go on finishing unless configured
+/// otherwise (`--shutdown-grace`).
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How much the server takes on, and how long it gives calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +50,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_concurrent_calls: 256,
-            request_timeout: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(10),
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS.get(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }

@@ -10,6 +10,8 @@ use std::{
 
 use clap::Args;
 
+use crate::admission;
+
 /// Where the data lives and how callers are authenticated; shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -69,17 +71,17 @@ pub struct Serve {
         long,
         env = "INCIDENTD_MAX_CONCURRENT_CALLS",
         value_name = "CALLS",
-        default_value = "256"
+        default_value_t = admission::DEFAULT_MAX_CONCURRENT_CALLS
     )]
     pub max_concurrent_calls: NonZeroUsize,
     /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
     /// (REST: 504). A gRPC caller's shorter grpc-timeout applies as well.
-    #[arg(long, env = "INCIDENTD_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub request_timeout: std::time::Duration,
+    #[arg(long, env = "INCIDENTD_REQUEST_TIMEOUT", value_name = "DURATION", default_value_t = admission::DEFAULT_REQUEST_TIMEOUT.into())]
+    pub request_timeout: humantime::Duration,
     /// How long calls in flight at SIGTERM or Ctrl-C may go on finishing; new
     /// connections are refused from the start, and the database is closed at the end.
-    #[arg(long, env = "INCIDENTD_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub shutdown_grace: std::time::Duration,
+    #[arg(long, env = "INCIDENTD_SHUTDOWN_GRACE", value_name = "DURATION", default_value_t = admission::DEFAULT_SHUTDOWN_GRACE.into())]
+    pub shutdown_grace: humantime::Duration,
     #[command(flatten)]
     pub common: Common,
 }
@@ -94,8 +96,8 @@ impl Serve {
             }),
             limits: crate::Limits {
                 max_concurrent_calls: self.max_concurrent_calls.get(),
-                request_timeout: self.request_timeout,
-                shutdown_grace: self.shutdown_grace,
+                request_timeout: self.request_timeout.into(),
+                shutdown_grace: self.shutdown_grace.into(),
             },
             ..self.common.to_config()
         }
