@@ -789,8 +789,9 @@ struct Replayer {
 /// The storage floor: records the statements of one real update of each floor
 /// incident, then replays them, each replay moving the revision on by one.
 async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> anyhow::Result<(Run, usize)> {
-    let mut recorder = Store::connect(url).await?;
-    let log = recorder.record_statements();
+    let mut recording = Store::connect(url).await?;
+    let log = recording.record_statements();
+    let recorder = Service::new(recording, None);
     let store = Store::connect(url).await?;
     let mut replayers = Vec::new();
     let mut statements_per_update = 0;
@@ -835,9 +836,10 @@ async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> an
     Ok((run, statements_per_update))
 }
 
-/// One real update through the use case over `store`, returning the revision it wrote.
+/// One real update through `service` (over the recording store), returning
+/// the revision it wrote.
 async fn recorded_update(
-    store: &Store,
+    service: &Service,
     principal: &Principal,
     tenant: &Tenant,
     id: &str,
@@ -849,7 +851,7 @@ async fn recorded_update(
         body: Some(fields),
         ..UpdateRequest::default()
     };
-    let updated = Service::new(store.clone(), None)
+    let updated = service
         .update_incident(principal, request)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
