@@ -7,6 +7,8 @@
 
 mod admission;
 pub mod auth;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -13,7 +13,7 @@ use super::{
     entity::{
         incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
     },
-    history::{Claim, append_revision, claim, remember, revision_row},
+    history::{Claim, append_revision, claim, remember},
     insert_rows,
     load::{Lock, load_incident, load_reference},
     search::{Indexed, index_documents},
@@ -21,12 +21,8 @@ use super::{
 use crate::{
     auth::Principal,
     domain::{
-        Error,
-        incident::Incident,
-        input::IncidentInput,
-        request::RequestKey,
-        resolve::ReferenceSnapshot,
-        revision::{FieldChange, changes},
+        Error, incident::Incident, input::IncidentInput, request::RequestKey, resolve::ReferenceSnapshot,
+        revision::FieldChange,
     },
 };
 
@@ -186,46 +182,10 @@ impl Store {
         read.finish().await?;
         found.ok_or_else(|| Error::incident_not_found(id))
     }
-
-    /// Stores many new incidents of one tenant in one transaction, each with its
-    /// first revision and search document, numbered after the tenant's last. For
-    /// loading large synthetic registers (the benchmarks): the incidents are taken
-    /// as valid, only the database's own constraints check them.
-    pub async fn import_incidents(&self, actor: &Principal, mut incidents: Vec<Incident>) -> Result<(), Error> {
-        let tenant_id = actor.tenant_id;
-        let write = self.write(tenant_id).await?;
-        let txn = &write.txn;
-        let count = i64::try_from(incidents.len()).map_err(|_| Error::Internal)?;
-        let last = tenant::Entity::find_by_id(tenant_id)
-            .one(txn)
-            .await
-            .map_err(db_error)?
-            .map_or(0, |t| t.last_incident_number);
-        for (incident, number) in incidents.iter_mut().zip(last + 1..) {
-            incident.tenant_id = tenant_id;
-            incident.number = number;
-            incident.revision = 1;
-        }
-        tenant::Entity::update_many()
-            .col_expr(tenant::Column::LastIncidentNumber, Expr::value(last + count))
-            .filter(tenant::Column::Id.eq(tenant_id))
-            .exec(txn)
-            .await
-            .map_err(db_error)?;
-        insert_rows(txn, incidents.iter().map(|i| new_row(i, false)).collect()).await?;
-        insert_children(txn, &incidents, &ALL_CHILDREN).await?;
-        let revisions = incidents
-            .iter()
-            .map(|i| revision_row(i, actor, None, &changes(None, i)))
-            .collect::<Result<_, _>>()?;
-        insert_rows(txn, revisions).await?;
-        index_documents(txn, &incidents, Indexed::New).await?;
-        write.commit().await
-    }
 }
 
 /// The row of a new incident.
-fn new_row(incident: &Incident, auto_assess_jurisdictions: bool) -> incident::ActiveModel {
+pub(super) fn new_row(incident: &Incident, auto_assess_jurisdictions: bool) -> incident::ActiveModel {
     incident::ActiveModel {
         tenant_id: Set(incident.tenant_id),
         id: Set(incident.id),
@@ -261,13 +221,14 @@ fn editable_columns(incident: &Incident) -> incident::ActiveModel {
 
 /// The child tables of an incident's editable body.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Children {
+pub(super) enum Children {
     AttributeValues,
     Assignees,
     Jurisdictions,
 }
 
-const ALL_CHILDREN: [Children; 3] = [Children::AttributeValues, Children::Assignees, Children::Jurisdictions];
+pub(super) const ALL_CHILDREN: [Children; 3] =
+    [Children::AttributeValues, Children::Assignees, Children::Jurisdictions];
 
 /// The child tables whose rows differ between `current` and `updated`: only
 /// those are rewritten.
@@ -319,7 +280,11 @@ async fn delete_children(
 }
 
 /// Stores the rows of incidents in the child tables `kinds`.
-async fn insert_children(txn: &impl ConnectionTrait, incidents: &[Incident], kinds: &[Children]) -> Result<(), Error> {
+pub(super) async fn insert_children(
+    txn: &impl ConnectionTrait,
+    incidents: &[Incident],
+    kinds: &[Children],
+) -> Result<(), Error> {
     let values: Vec<_> =
         incidents
             .iter()

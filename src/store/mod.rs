@@ -2,6 +2,8 @@
 //! per use case, each in one transaction, every query scoped by tenant. Database
 //! errors are translated here; callers never see driver text.
 
+#[cfg(feature = "bench")]
+mod bench;
 mod entity;
 mod history;
 mod incidents;
@@ -20,7 +22,7 @@ use std::{
 
 use sea_orm::{
     AccessMode, ActiveModelTrait, ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode, Statement,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, SqlErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait, sea_query::OnConflict,
 };
 use sea_orm_migration::MigratorTrait;
@@ -154,35 +156,6 @@ impl Store {
         if let Err(e) = self.db.close().await {
             tracing::warn!(error = %e, "closing the database");
         }
-    }
-
-    /// Records every statement this store issues from now on, in order: the
-    /// benchmark learns from it what one update runs.
-    pub fn record_statements(&mut self) -> Arc<Mutex<Vec<Statement>>> {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        self.db.set_metric_callback(move |info| {
-            if let Ok(mut log) = sink.lock() {
-                log.push(info.statement.clone());
-            }
-        });
-        log
-    }
-
-    /// Runs `statements` as one write transaction of the tenant, the way an
-    /// update runs its own (the SQLite writer slot, `BEGIN IMMEDIATE`), with
-    /// nothing else: no parsing, no validation, no mapping of rows, which are
-    /// fetched and dropped. The benchmark's storage floor.
-    pub async fn replay(&self, tenant_id: Uuid, statements: &[Statement]) -> Result<(), Error> {
-        let write = self.write(tenant_id).await?;
-        for statement in statements {
-            if statement.sql.trim_start().starts_with("SELECT") {
-                write.txn.query_all_raw(statement.clone()).await.map_err(db_error)?;
-            } else {
-                write.txn.execute_raw(statement.clone()).await.map_err(db_error)?;
-            }
-        }
-        write.commit().await
     }
 
     pub(crate) fn connection(&self) -> &DatabaseConnection {

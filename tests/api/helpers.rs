@@ -41,7 +41,7 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let url = incidentd::config::with_database(&base, &name);
+                let url = incidentd::bench::with_database(&base, &name);
                 Self {
                     url,
                     dir,

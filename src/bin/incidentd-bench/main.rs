@@ -121,7 +121,7 @@ impl BenchDb {
                 admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
                 admin.close().await?;
                 Ok(Self {
-                    url: incidentd::config::with_database(base, &name),
+                    url: incidentd::bench::with_database(base, &name),
                     dir,
                     postgres: Some((base.to_owned(), name)),
                 })
