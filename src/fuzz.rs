@@ -2,6 +2,9 @@
 //! exactly the parsing a call does before it reaches the database (decoding,
 //! the transport's translation, the domain's checks), with no server. Whatever
 //! the bytes, each comes out as a value or a refusal, never a panic.
+//!
+//! Built only with the `fuzz` feature (which fuzz/Cargo.toml enables) and for
+//! its own test below: the parse functions it calls stay private to the crate.
 
 use prost::Message;
 use serde_json::{Map, Value};

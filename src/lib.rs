@@ -12,6 +12,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod domain;
+#[cfg(any(test, feature = "fuzz"))]
 pub mod fuzz;
 pub mod grpc;
 pub mod pb;

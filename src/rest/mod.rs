@@ -25,6 +25,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+#[cfg(any(test, feature = "fuzz"))]
 pub(crate) use self::incidents::merge_patch;
 pub use self::{dto::ErrorBody, error::ApiError};
 use self::{dto::*, incidents::*, reference::*};

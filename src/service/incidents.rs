@@ -219,7 +219,7 @@ fn later_than(previous: DateTime<Utc>) -> DateTime<Utc> {
 /// What a create can be told without the database: the request id, the body
 /// and its create-only fields. Violations of the body travel in the input, to
 /// be reported with those found against the tenant's reference data.
-pub fn parse_create(
+pub(crate) fn parse_create(
     body: Option<(IncidentFields, CreateOnlyFields)>,
     request_id: &str,
 ) -> Result<(IncidentInput, CreateOnly, Option<RequestKey>), Error> {
@@ -241,7 +241,7 @@ pub fn parse_create(
 /// etag and the request id. The body is checked once the incident is read
 /// (a partial one completes it), but a whole body that cannot be applied is
 /// reported with the rest.
-pub fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
+pub(crate) fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Error> {
     let UpdateRequest {
         incident_id,
         body,

@@ -7,7 +7,11 @@
 
 mod incidents;
 
-pub use incidents::{UpdateRequest, parse_create, parse_update};
+pub use incidents::UpdateRequest;
+/// What a create or an update can be told without the database, for the fuzz
+/// targets' entry points.
+#[cfg(any(test, feature = "fuzz"))]
+pub(crate) use incidents::{parse_create, parse_update};
 
 use std::{num::NonZeroU32, sync::Arc};
 
