@@ -1,0 +1,125 @@
+//! The load driver: concurrent clients, a warm-up, a measured period, an
+//! optional evenly paced rate; what it found, call by call.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::task::JoinSet;
+
+use super::Operation;
+
+/// What one measurement found.
+#[derive(Default)]
+pub(super) struct Run {
+    /// Milliseconds per counted call, by operation.
+    pub(super) millis: BTreeMap<Operation, Vec<f64>>,
+    pub(super) errors: Vec<String>,
+    pub(super) seconds: f64,
+}
+
+impl Run {
+    pub(super) fn calls(&self) -> usize {
+        self.millis.values().map(Vec::len).sum()
+    }
+
+    pub(super) fn throughput(&self) -> f64 {
+        self.calls() as f64 / self.seconds
+    }
+
+    pub(super) fn all_millis(&self) -> Vec<f64> {
+        self.millis.values().flatten().copied().collect()
+    }
+}
+
+/// Runs `call` from `clients.len()` concurrent tasks for `warmup`, then counts
+/// for `duration`; with a `rate`, the calls of all clients together are paced
+/// to it, each at its scheduled time. A call that starts late because its
+/// client's previous call overran its slot is timed from its slot, so waiting
+/// for a slow server counts.
+pub(super) async fn drive<C, F, Fut>(clients: Vec<C>, pace: Pace, call: F) -> Run
+where
+    C: Send + 'static,
+    F: Fn(C) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = (C, Operation, Result<(), String>)> + Send,
+{
+    let Pace { warmup, duration, rate } = pace;
+    let counting = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = JoinSet::new();
+    let interval = rate.map(|rate| Duration::from_secs_f64(clients.len() as f64 / rate));
+    let begin = tokio::time::Instant::now();
+    let count = clients.len() as f64;
+    for (c, client) in clients.into_iter().enumerate() {
+        let (call, counting, stop) = (call.clone(), counting.clone(), stop.clone());
+        // Clients take turns evenly within each interval.
+        let mut next = interval.map(|every| begin + every.mul_f64(c as f64 / count));
+        tasks.spawn(async move {
+            let mut run = Run::default();
+            let mut client = client;
+            while !stop.load(Ordering::Relaxed) {
+                let started = match (next.as_mut(), interval) {
+                    (Some(at), Some(every)) => {
+                        let scheduled = *at;
+                        *at += every;
+                        if tokio::time::Instant::now() < scheduled {
+                            // On time: the call goes out when tokio's timer fires, up
+                            // to a millisecond after its slot. That lateness is the
+                            // client's own, so the call is timed from when it goes out.
+                            tokio::time::sleep_until(scheduled).await;
+                            Instant::now()
+                        } else {
+                            // Behind: the previous call overran this one's slot, and
+                            // the wait counts against the server.
+                            scheduled.into_std()
+                        }
+                    }
+                    _ => Instant::now(),
+                };
+                let (back, operation, result) = call(client).await;
+                client = back;
+                let millis = started.elapsed().as_secs_f64() * 1000.0;
+                if !counting.load(Ordering::Relaxed) {
+                    continue;
+                }
+                match result {
+                    Ok(()) => run.millis.entry(operation).or_default().push(millis),
+                    Err(error) => run.errors.push(error),
+                }
+            }
+            run
+        });
+    }
+    tokio::time::sleep(warmup).await;
+    counting.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    counting.store(false, Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Run {
+        seconds,
+        ..Run::default()
+    };
+    while let Some(run) = tasks.join_next().await {
+        let run = run.expect("a client task");
+        for (operation, millis) in run.millis {
+            total.millis.entry(operation).or_default().extend(millis);
+        }
+        total.errors.extend(run.errors);
+    }
+    total
+}
+
+/// How long to warm up and measure, and at which rate.
+#[derive(Clone, Copy)]
+pub(super) struct Pace {
+    pub(super) warmup: Duration,
+    pub(super) duration: Duration,
+    pub(super) rate: Option<f64>,
+}

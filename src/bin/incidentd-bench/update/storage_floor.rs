@@ -1,0 +1,154 @@
+//! The storage floor: the very statements one UpdateIncident issues (recorded
+//! from the store), replayed as one transaction per update through the same
+//! driver, pool and writer discipline, with no gRPC, parsing or validation.
+
+use incidentd::{
+    auth::Principal,
+    domain::input::IncidentFields,
+    service::{Service, UpdateRequest},
+    store::Store,
+};
+use sea_orm::{DbBackend, Statement, Value};
+use uuid::Uuid;
+
+use super::{
+    Operation, UpdateArgs,
+    body::body,
+    clients::Client,
+    drive::{Run, drive},
+    tenant::Tenant,
+};
+
+/// One floor client: its incidents, each with the statements of one update
+/// and the revision they wrote.
+struct Replayer {
+    store: Store,
+    tenant_id: Uuid,
+    updates: Vec<(Vec<Statement>, i64)>,
+    next: usize,
+    round: i64,
+}
+
+/// The storage floor: records the statements of one real update of each floor
+/// incident, then replays them, each replay moving the revision on by one.
+pub(super) async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> anyhow::Result<(Run, usize)> {
+    let mut recording = Store::connect(url).await?;
+    let log = recording.record_statements();
+    let recorder = Service::new(recording, None);
+    let store = Store::connect(url).await?;
+    let mut replayers = Vec::new();
+    let mut statements_per_update = 0;
+    for client in clients {
+        let principal = client.tenant.principal.clone();
+        // The first write of a tenant through a new store also makes sure of
+        // the tenant's row, which is no part of an update: done unrecorded.
+        let (first, _) = &client.incidents[0];
+        recorded_update(&recorder, &principal, &client.tenant, first, 0).await?;
+        let mut updates = Vec::new();
+        for (i, (id, _)) in client.incidents.iter().enumerate() {
+            log.lock().expect("log").clear();
+            let revision = recorded_update(&recorder, &principal, &client.tenant, id, 1 + i as u64).await?;
+            let statements = std::mem::take(&mut *log.lock().expect("log"));
+            statements_per_update = statements.len();
+            updates.push((statements, revision));
+        }
+        replayers.push(Replayer {
+            store: store.clone(),
+            tenant_id: principal.tenant_id,
+            updates,
+            next: 0,
+            round: 0,
+        });
+    }
+    let run = drive(replayers, args.pace(), |mut replayer: Replayer| async move {
+        let slot = replayer.next % replayer.updates.len();
+        replayer.next += 1;
+        if slot == 0 {
+            replayer.round += 1;
+        }
+        let (statements, revision) = &replayer.updates[slot];
+        let shifted = with_revision(statements, *revision, *revision + replayer.round);
+        let result = replayer
+            .store
+            .replay(replayer.tenant_id, &shifted)
+            .await
+            .map_err(|e| e.to_string());
+        (replayer, Operation::Update, result)
+    })
+    .await;
+    Ok((run, statements_per_update))
+}
+
+/// One real update through `service` (over the recording store), returning
+/// the revision it wrote.
+async fn recorded_update(
+    service: &Service,
+    principal: &Principal,
+    tenant: &Tenant,
+    id: &str,
+    n: u64,
+) -> anyhow::Result<i64> {
+    let fields: IncidentFields = body(tenant, 1_000_000 + n).into();
+    let request = UpdateRequest {
+        incident_id: id.to_owned(),
+        body: Some(fields),
+        ..UpdateRequest::default()
+    };
+    let updated = service
+        .update_incident(principal, request)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(updated.revision)
+}
+
+/// `statements` of an update that wrote `recorded` (from `recorded - 1`),
+/// made to write `revision` instead: the revision the incident row is checked
+/// against and set to, and the revision of the history row.
+fn with_revision(statements: &[Statement], recorded: i64, revision: i64) -> Vec<Statement> {
+    statements
+        .iter()
+        .map(|statement| {
+            let mut statement = statement.clone();
+            let sql = statement.sql.clone();
+            let targets: Vec<(usize, i64)> = if sql.starts_with("UPDATE \"incident\"") {
+                placeholders_after(&sql, "\"revision\" = ", statement.db_backend)
+                    .into_iter()
+                    .zip([revision, revision - 1])
+                    .collect()
+            } else if sql.starts_with("INSERT INTO \"incident_revision\"") {
+                vec![(2, revision)]
+            } else {
+                Vec::new()
+            };
+            if let Some(sea_orm::Values(values)) = &mut statement.values {
+                for (index, value) in targets {
+                    if let Some(slot) = values.get_mut(index) {
+                        debug_assert!(matches!(slot, Value::BigInt(Some(v)) if *v == recorded || *v == recorded - 1));
+                        *slot = Value::BigInt(Some(value));
+                    }
+                }
+            }
+            statement
+        })
+        .collect()
+}
+
+/// The value indexes of the placeholders that follow each `marker` in `sql`.
+fn placeholders_after(sql: &str, marker: &str, backend: DbBackend) -> Vec<usize> {
+    sql.match_indices(marker)
+        .map(|(at, _)| {
+            let after = &sql[at + marker.len()..];
+            match backend {
+                DbBackend::Postgres => {
+                    let digits: String = after
+                        .trim_start_matches('$')
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    digits.parse::<usize>().unwrap_or(1) - 1
+                }
+                _ => sql[..at].matches('?').count(),
+            }
+        })
+        .collect()
+}
