@@ -12,14 +12,8 @@ use super::tenant::Tenant;
 /// edit of a case would: the name, the description, the severity, the ticket
 /// and a state change; the type, the organization and the people stay.
 pub(super) fn body(tenant: &Tenant, n: u64) -> pb::IncidentUpdate {
-    let value = |v: &str| pb::AttributeValueInput {
-        id: None,
-        value: Some(v.into()),
-    };
-    let values = |list: Vec<pb::AttributeValueInput>| pb::AttributeValuesInput { values: list };
     let pick = (n % 2) as usize;
     let at = |s: i64| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
-    let (user, email) = &tenant.assignees[0];
     pb::IncidentUpdate {
         name: format!("Customer list e-mailed to the wrong client, take {n}"),
         description: Some(format!(
@@ -38,39 +32,60 @@ pub(super) fn body(tenant: &Tenant, n: u64) -> pb::IncidentUpdate {
         source_type: pb::source_type::Value::Webform.into(),
         root_cause: Some("Autocomplete picked a recipient with a similar name".into()),
         notification_needed: pb::notification_needed::Value::Yes.into(),
-        attribute_values: BTreeMap::from([
-            ("Severity".to_owned(), values(vec![value(["Low", "High"][pick])])),
-            (
-                "Data Categories".to_owned(),
-                values(vec![value("Contact Details"), value("Financial")]),
-            ),
-            ("Ticket".to_owned(), values(vec![value(&format!("INC-{}", 1000 + n))])),
-        ]),
-        incident_assignee_requests: vec![
-            pb::AssigneeInput {
-                assignee_id: user.clone(),
-                assignee_email: Some(email.clone()),
-                r#type: pb::assignee_type::Value::User.into(),
-            },
-            pb::AssigneeInput {
-                assignee_id: tenant.group.clone(),
-                assignee_email: None,
-                r#type: pb::assignee_type::Value::Group.into(),
-            },
-        ],
-        jurisdictions: vec![
-            pb::JurisdictionInput {
-                country_code: "USA".into(),
-                state_province_code: Some(["CA", "NY"][pick].into()),
-                jurisdiction_id: None,
-            },
-            pb::JurisdictionInput {
-                country_code: "CAN".into(),
-                state_province_code: Some("ON".into()),
-                jurisdiction_id: None,
-            },
-        ],
+        attribute_values: attribute_values(n, pick),
+        incident_assignee_requests: assignees(tenant),
+        jurisdictions: jurisdictions(pick),
     }
+}
+
+/// The severity (`pick`), two data categories and a ticket that differs by `n`.
+fn attribute_values(n: u64, pick: usize) -> BTreeMap<String, pb::AttributeValuesInput> {
+    let value = |v: &str| pb::AttributeValueInput {
+        id: None,
+        value: Some(v.into()),
+    };
+    let values = |list: Vec<pb::AttributeValueInput>| pb::AttributeValuesInput { values: list };
+    BTreeMap::from([
+        ("Severity".to_owned(), values(vec![value(["Low", "High"][pick])])),
+        (
+            "Data Categories".to_owned(),
+            values(vec![value("Contact Details"), value("Financial")]),
+        ),
+        ("Ticket".to_owned(), values(vec![value(&format!("INC-{}", 1000 + n))])),
+    ])
+}
+
+/// The tenant's first user and its group.
+fn assignees(tenant: &Tenant) -> Vec<pb::AssigneeInput> {
+    let (user, email) = &tenant.assignees[0];
+    vec![
+        pb::AssigneeInput {
+            assignee_id: user.clone(),
+            assignee_email: Some(email.clone()),
+            r#type: pb::assignee_type::Value::User.into(),
+        },
+        pb::AssigneeInput {
+            assignee_id: tenant.group.clone(),
+            assignee_email: None,
+            r#type: pb::assignee_type::Value::Group.into(),
+        },
+    ]
+}
+
+/// A US state (`pick`) and Ontario.
+fn jurisdictions(pick: usize) -> Vec<pb::JurisdictionInput> {
+    vec![
+        pb::JurisdictionInput {
+            country_code: "USA".into(),
+            state_province_code: Some(["CA", "NY"][pick].into()),
+            jurisdiction_id: None,
+        },
+        pb::JurisdictionInput {
+            country_code: "CAN".into(),
+            state_province_code: Some("ON".into()),
+            jurisdiction_id: None,
+        },
+    ]
 }
 
 pub(super) fn create_body(tenant: &Tenant, n: u64) -> pb::IncidentCreate {

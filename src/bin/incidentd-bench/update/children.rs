@@ -7,7 +7,7 @@ use incidentd::{AuthConfig, AuthKey, Config, Limits};
 use tokio::process::Child;
 use tonic::transport::Channel;
 
-use crate::SECRET;
+use crate::{BenchDb, SECRET};
 
 /// `incidentd-bench serve-child`: the server, in a process the bench measures.
 #[derive(Args)]
@@ -39,6 +39,22 @@ pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
     let app = incidentd::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     incidentd::serve(app, listener, std::future::pending()).await
+}
+
+/// The server in a child process on `db`, and a channel to it once it listens.
+pub(super) async fn start_server(db: &BenchDb) -> anyhow::Result<(Child, Channel)> {
+    let address = free_address()?;
+    let server = child(&[
+        "serve-child".into(),
+        "--listen".into(),
+        address.to_string(),
+        "--database-url".into(),
+        db.url.clone(),
+        "--data-dir".into(),
+        db.dir.display().to_string(),
+    ])
+    .await?;
+    Ok((server, wait_for(address).await?))
 }
 
 /// A child process of this binary, killed when dropped.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 use incidentd::pb;
+use tonic::transport::Channel;
 
 use super::{
     Operation, UpdateArgs,
@@ -126,22 +127,28 @@ pub(super) async fn grpc_floor(args: &UpdateArgs, clients: Vec<Client>, answer: 
                 ..Default::default()
             };
             client.next += 1;
-            let result = async {
-                grpc.ready().await.map_err(|e| e.to_string())?;
-                let codec = tonic_prost::ProstCodec::<pb::UpdateIncidentRequest, pb::Incident>::default();
-                let path = tonic::codegen::http::uri::PathAndQuery::from_static(echo::PATH);
-                let answer = grpc
-                    .unary(authorized(&client.tenant.token, request), path, codec)
-                    .await
-                    .map_err(status_text)?;
-                (answer.get_ref().revision > 0)
-                    .then_some(())
-                    .ok_or_else(|| "empty answer".to_owned())
-            }
-            .await;
+            let result = echo_call(&mut grpc, &client.tenant.token, request).await;
             (client, Operation::Update, result)
         }
     })
     .await;
     Ok(run)
+}
+
+/// One call of the bare service, whose answer must not be empty.
+async fn echo_call(
+    grpc: &mut tonic::client::Grpc<Channel>,
+    token: &str,
+    request: pb::UpdateIncidentRequest,
+) -> Result<(), String> {
+    grpc.ready().await.map_err(|e| e.to_string())?;
+    let codec = tonic_prost::ProstCodec::<pb::UpdateIncidentRequest, pb::Incident>::default();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(echo::PATH);
+    let answer = grpc
+        .unary(authorized(token, request), path, codec)
+        .await
+        .map_err(status_text)?;
+    (answer.get_ref().revision > 0)
+        .then_some(())
+        .ok_or_else(|| "empty answer".to_owned())
 }

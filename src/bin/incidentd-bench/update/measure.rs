@@ -72,52 +72,65 @@ async fn one_call(
     client: &mut Client,
     operation: Operation,
 ) -> Result<(), String> {
-    let token = client.tenant.token.clone();
     let slot = client.next % client.incidents.len();
     client.next += 1;
-    let (id, revision) = client.incidents[slot].clone();
     match operation {
-        Operation::Update => {
-            let request = pb::UpdateIncidentRequest {
-                incident_id: id,
-                incident: Some(body(&client.tenant, client.n)),
-                ..Default::default()
-            };
-            let answer = incidents
-                .update_incident(authorized(&token, request))
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            if answer.revision != revision + 1 {
-                return Err(format!("revision {} after {revision}", answer.revision));
-            }
-            client.incidents[slot].1 = answer.revision;
-        }
-        Operation::Get => {
-            let request = pb::GetIncidentRequest { incident_id: id };
-            let answer = incidents
-                .get_incident(authorized(&token, request))
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            if answer.revision != revision {
-                return Err(format!("read revision {} of {revision}", answer.revision));
-            }
-        }
-        Operation::Create => {
-            let request = pb::CreateIncidentRequest {
-                incident: Some(create_body(&client.tenant, client.n)),
-                ..Default::default()
-            };
-            let answer = incidents
-                .create_incident(authorized(&token, request))
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            if answer.revision != 1 || answer.id.is_empty() {
-                return Err(format!("created at revision {}", answer.revision));
-            }
-        }
+        Operation::Update => client.incidents[slot].1 = update(incidents, client, slot).await?,
+        Operation::Get => get(incidents, client, slot).await?,
+        Operation::Create => create(incidents, client).await?,
+    }
+    Ok(())
+}
+
+/// Updates the client's incident in `slot`: the revision it wrote, which must
+/// be one past the last one the client saw.
+async fn update(incidents: &mut IncidentServiceClient<Channel>, client: &Client, slot: usize) -> Result<i64, String> {
+    let (id, revision) = client.incidents[slot].clone();
+    let request = pb::UpdateIncidentRequest {
+        incident_id: id,
+        incident: Some(body(&client.tenant, client.n)),
+        ..Default::default()
+    };
+    let answer = incidents
+        .update_incident(authorized(&client.tenant.token, request))
+        .await
+        .map_err(status_text)?
+        .into_inner();
+    if answer.revision != revision + 1 {
+        return Err(format!("revision {} after {revision}", answer.revision));
+    }
+    Ok(answer.revision)
+}
+
+/// Reads the client's incident in `slot`, which must be at the revision the
+/// client last saw.
+async fn get(incidents: &mut IncidentServiceClient<Channel>, client: &Client, slot: usize) -> Result<(), String> {
+    let (id, revision) = client.incidents[slot].clone();
+    let request = pb::GetIncidentRequest { incident_id: id };
+    let answer = incidents
+        .get_incident(authorized(&client.tenant.token, request))
+        .await
+        .map_err(status_text)?
+        .into_inner();
+    if answer.revision != revision {
+        return Err(format!("read revision {} of {revision}", answer.revision));
+    }
+    Ok(())
+}
+
+/// Creates an incident, which must come back at revision 1 with an id.
+async fn create(incidents: &mut IncidentServiceClient<Channel>, client: &Client) -> Result<(), String> {
+    let request = pb::CreateIncidentRequest {
+        incident: Some(create_body(&client.tenant, client.n)),
+        ..Default::default()
+    };
+    let answer = incidents
+        .create_incident(authorized(&client.tenant.token, request))
+        .await
+        .map_err(status_text)?
+        .into_inner();
+    if answer.revision != 1 || answer.id.is_empty() {
+        return Err(format!("created at revision {}", answer.revision));
     }
     Ok(())
 }

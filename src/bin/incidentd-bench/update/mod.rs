@@ -33,15 +33,16 @@ use std::time::Duration;
 
 use clap::Args;
 use incidentd::pb::{self, incident_service_client::IncidentServiceClient};
+use tonic::transport::Channel;
 
 use self::{
     body::body,
-    children::{child, free_address, wait_for},
-    clients::clients,
+    children::start_server,
+    clients::{Client, clients},
     drive::Pace,
     grpc_floor::grpc_floor,
     measure::measure_service,
-    report::report,
+    report::Report,
     storage_floor::storage_floor,
     tenant::{authorized, tenant},
 };
@@ -106,21 +107,12 @@ impl UpdateArgs {
     }
 }
 
+/// Seeds, measures the service and, for updates alone, its two floors, then
+/// reports.
 pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency > 0 && args.tenants > 0 && args.incidents_per_client > 0);
     let db = BenchDb::new(args.database_url.as_deref()).await?;
-    let address = free_address()?;
-    let server = child(&[
-        "serve-child".into(),
-        "--listen".into(),
-        address.to_string(),
-        "--database-url".into(),
-        db.url.clone(),
-        "--data-dir".into(),
-        db.dir.display().to_string(),
-    ])
-    .await?;
-    let channel = wait_for(address).await?;
+    let (server, channel) = start_server(&db).await?;
     let mut tenants = Vec::new();
     for _ in 0..args.tenants {
         tenants.push(tenant(&channel).await?);
@@ -132,23 +124,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     } else {
         clients(&channel, &tenants, args.concurrency, args.incidents_per_client).await?
     };
-    // A real answer, for the gRPC floor to send back, and the request's size.
-    let sample = {
-        let client = &floor_clients.first().unwrap_or(&service_clients[0]);
-        let request = pb::UpdateIncidentRequest {
-            incident_id: client.incidents[0].0.clone(),
-            incident: Some(body(&client.tenant, 1)),
-            ..Default::default()
-        };
-        let mut incidents = IncidentServiceClient::new(channel.clone());
-        let answer = incidents.get_incident(authorized(
-            &client.tenant.token,
-            pb::GetIncidentRequest {
-                incident_id: client.incidents[0].0.clone(),
-            },
-        ));
-        (prost::Message::encoded_len(&request), answer.await?.into_inner())
-    };
+    let sample = sample(&channel, floor_clients.first().unwrap_or(&service_clients[0])).await?;
 
     eprintln!("measuring the service for {:?}", args.duration);
     let service = measure_service(&args, &channel, &server, service_clients).await?;
@@ -163,12 +139,30 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     drop(server);
     let backend = if db.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
     db.drop_it().await?;
-    report(
-        &args,
+    Report {
+        args: &args,
         backend,
-        sample.0,
-        prost::Message::encoded_len(&sample.1),
-        &service,
-        floors.as_ref(),
-    )
+        request_bytes: sample.0,
+        response_bytes: prost::Message::encoded_len(&sample.1),
+        service: &service,
+        floors: floors.as_ref(),
+    }
+    .print()
+}
+
+/// A real answer, for the gRPC floor to send back, and the size of a request.
+async fn sample(channel: &Channel, client: &Client) -> anyhow::Result<(usize, pb::Incident)> {
+    let request = pb::UpdateIncidentRequest {
+        incident_id: client.incidents[0].0.clone(),
+        incident: Some(body(&client.tenant, 1)),
+        ..Default::default()
+    };
+    let mut incidents = IncidentServiceClient::new(channel.clone());
+    let answer = incidents.get_incident(authorized(
+        &client.tenant.token,
+        pb::GetIncidentRequest {
+            incident_id: client.incidents[0].0.clone(),
+        },
+    ));
+    Ok((prost::Message::encoded_len(&request), answer.await?.into_inner()))
 }

@@ -2,6 +2,8 @@
 //! from the store), replayed as one transaction per update through the same
 //! driver, pool and writer discipline, with no gRPC, parsing or validation.
 
+use std::sync::Mutex;
+
 use incidentd::{
     auth::Principal,
     domain::input::IncidentFields,
@@ -39,44 +41,59 @@ pub(super) async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Cli
     let mut replayers = Vec::new();
     let mut statements_per_update = 0;
     for client in clients {
-        let principal = client.tenant.principal.clone();
-        // The first write of a tenant through a new store also makes sure of
-        // the tenant's row, which is no part of an update: done unrecorded.
-        let (first, _) = &client.incidents[0];
-        recorded_update(&recorder, &principal, &client.tenant, first, 0).await?;
-        let mut updates = Vec::new();
-        for (i, (id, _)) in client.incidents.iter().enumerate() {
-            log.lock().expect("log").clear();
-            let revision = recorded_update(&recorder, &principal, &client.tenant, id, 1 + i as u64).await?;
-            let statements = std::mem::take(&mut *log.lock().expect("log"));
+        let updates = record(&recorder, &log, &client).await?;
+        if let Some((statements, _)) = updates.last() {
             statements_per_update = statements.len();
-            updates.push((statements, revision));
         }
         replayers.push(Replayer {
             store: store.clone(),
-            tenant_id: principal.tenant_id,
+            tenant_id: client.tenant.principal.tenant_id,
             updates,
             next: 0,
             round: 0,
         });
     }
-    let run = drive(replayers, args.pace(), |mut replayer: Replayer| async move {
-        let slot = replayer.next % replayer.updates.len();
-        replayer.next += 1;
-        if slot == 0 {
-            replayer.round += 1;
-        }
-        let (statements, revision) = &replayer.updates[slot];
-        let shifted = with_revision(statements, *revision, *revision + replayer.round);
-        let result = replayer
-            .store
-            .replay(replayer.tenant_id, &shifted)
-            .await
-            .map_err(|e| e.to_string());
-        (replayer, Operation::Update, result)
-    })
-    .await;
+    let run = drive(replayers, args.pace(), replay_next).await;
     Ok((run, statements_per_update))
+}
+
+/// The statements of one real update of each of the client's incidents, and
+/// the revision each wrote.
+async fn record(
+    recorder: &Service,
+    log: &Mutex<Vec<Statement>>,
+    client: &Client,
+) -> anyhow::Result<Vec<(Vec<Statement>, i64)>> {
+    let principal = &client.tenant.principal;
+    // The first write of a tenant through a new store also makes sure of
+    // the tenant's row, which is no part of an update: done unrecorded.
+    let (first, _) = &client.incidents[0];
+    recorded_update(recorder, principal, &client.tenant, first, 0).await?;
+    let mut updates = Vec::new();
+    for (i, (id, _)) in client.incidents.iter().enumerate() {
+        log.lock().expect("log").clear();
+        let revision = recorded_update(recorder, principal, &client.tenant, id, 1 + i as u64).await?;
+        let statements = std::mem::take(&mut *log.lock().expect("log"));
+        updates.push((statements, revision));
+    }
+    Ok(updates)
+}
+
+/// Replays the replayer's next update, one revision further on each round.
+async fn replay_next(mut replayer: Replayer) -> (Replayer, Operation, Result<(), String>) {
+    let slot = replayer.next % replayer.updates.len();
+    replayer.next += 1;
+    if slot == 0 {
+        replayer.round += 1;
+    }
+    let (statements, revision) = &replayer.updates[slot];
+    let shifted = with_revision(statements, *revision, *revision + replayer.round);
+    let result = replayer
+        .store
+        .replay(replayer.tenant_id, &shifted)
+        .await
+        .map_err(|e| e.to_string());
+    (replayer, Operation::Update, result)
 }
 
 /// One real update through `service` (over the recording store), returning

@@ -34,6 +34,8 @@ pub(super) fn authorized<T>(token: &str, message: T) -> Request<T> {
     request
 }
 
+/// A new tenant with its token and reference data: two organizations, two
+/// incident types, three attributes, two users and a group.
 pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
     let principal = Principal {
         tenant_id: Uuid::now_v7(),
@@ -50,6 +52,23 @@ pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
     );
     let token = Signer::hs256(SECRET).sign(&claims)?;
     let mut reference = ReferenceDataServiceClient::new(channel.clone());
+    let organizations = organizations(&mut reference, &token).await?;
+    incident_types(&mut reference, &token).await?;
+    attributes(&mut reference, &token).await?;
+    let (assignees, group) = assignees(&mut reference, &token).await?;
+    Ok(Tenant {
+        principal,
+        token,
+        organizations: [organizations[0].clone(), organizations[1].clone()],
+        assignees: [assignees[0].clone(), assignees[1].clone()],
+        group,
+    })
+}
+
+type Reference = ReferenceDataServiceClient<Channel>;
+
+/// Headquarters and, under it, Legal: their ids.
+async fn organizations(reference: &mut Reference, token: &str) -> anyhow::Result<Vec<String>> {
     let mut organizations = Vec::new();
     for name in ["Headquarters", "Legal"] {
         let request = pb::CreateOrganizationRequest {
@@ -58,16 +77,25 @@ pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
         };
         organizations.push(
             reference
-                .create_organization(authorized(&token, request))
+                .create_organization(authorized(token, request))
                 .await?
                 .into_inner()
                 .id,
         );
     }
+    Ok(organizations)
+}
+
+async fn incident_types(reference: &mut Reference, token: &str) -> anyhow::Result<()> {
     for name in ["Misdirected Email", "Lost Device"] {
         let request = pb::CreateIncidentTypeRequest { name: name.into() };
-        reference.create_incident_type(authorized(&token, request)).await?;
+        reference.create_incident_type(authorized(token, request)).await?;
     }
+    Ok(())
+}
+
+/// Severity (single select), Data Categories (multiple select) and Ticket (text).
+async fn attributes(reference: &mut Reference, token: &str) -> anyhow::Result<()> {
     let option = |value: &str| pb::AttributeOptionInput {
         value: value.into(),
         disabled: false,
@@ -91,8 +119,13 @@ pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
             r#type: kind.into(),
             options,
         };
-        reference.create_attribute(authorized(&token, request)).await?;
+        reference.create_attribute(authorized(token, request)).await?;
     }
+    Ok(())
+}
+
+/// Alice and Bob (id and e-mail each), then the Privacy Office group's id.
+async fn assignees(reference: &mut Reference, token: &str) -> anyhow::Result<(Vec<(String, String)>, String)> {
     let mut assignees = Vec::new();
     for name in ["Alice", "Bob"] {
         let email = format!("{}@example.com", name.to_lowercase());
@@ -103,7 +136,7 @@ pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
         };
         assignees.push((
             reference
-                .create_assignee(authorized(&token, request))
+                .create_assignee(authorized(token, request))
                 .await?
                 .into_inner()
                 .id,
@@ -116,15 +149,9 @@ pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
         r#type: pb::assignee_type::Value::Group.into(),
     };
     let group = reference
-        .create_assignee(authorized(&token, request))
+        .create_assignee(authorized(token, request))
         .await?
         .into_inner()
         .id;
-    Ok(Tenant {
-        principal,
-        token,
-        organizations: [organizations[0].clone(), organizations[1].clone()],
-        assignees: [assignees[0].clone(), assignees[1].clone()],
-        group,
-    })
+    Ok((assignees, group))
 }
