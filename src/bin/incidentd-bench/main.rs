@@ -6,7 +6,7 @@
 //!
 //! `incidentd-bench update` drives UpdateIncident from concurrent clients against
 //! the server in a process of its own, beside its gRPC and storage floors (see
-//! `update.rs`).
+//! `update/mod.rs`).
 
 use std::{
     path::PathBuf,
