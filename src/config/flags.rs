@@ -1,5 +1,5 @@
-//! Configuration from flags and environment: one struct per concern, with the
-//! embedded defaults, and secrets kept out of `Debug` output.
+//! The flags and environment variables of every command (clap): one struct per
+//! concern, with the embedded defaults, and secrets kept out of `Debug` output.
 
 use std::{
     fmt,

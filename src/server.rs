@@ -1,0 +1,189 @@
+//! Startup: `build` turns a `Config` into a ready `App` (database connected and
+//! migrated, token verifier loaded, demo data seeded on a new embedded
+//! database); `serve` runs it on a bound listener until a shutdown future
+//! resolves, with health, reflection and the database's upkeep beside it.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, sync::watch};
+use tonic::transport::server::TcpIncoming;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    Limits, admission,
+    auth::Verifier,
+    config::{AuthKey, Config},
+    demo, grpc, pb, rest,
+    service::Service,
+    store::Store,
+};
+
+/// How long closing the database may take at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest request message or REST body accepted (tonic's default, stated here on purpose).
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// A started application: connected, migrated, ready to serve.
+pub struct App {
+    pub service: Service,
+    pub verifier: Arc<Verifier>,
+    pub limits: Limits,
+}
+
+/// Connects, migrates, loads the verifier and seeds the demo tenant where due.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let store = config.connect().await?;
+    store.migrate().await.context("migrating the database")?;
+    let verifier = Arc::new(config.verifier()?);
+    if matches!(config.auth.key, AuthKey::Development) && store.is_sqlite() {
+        demo::seed_if_empty(&store, config).await?;
+    }
+    Ok(App {
+        service: Service::new(store, config.rate_limit),
+        verifier,
+        limits: config.limits,
+    })
+}
+
+/// How often health checks that the database answers.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The services health reports on: the server as a whole ("") and each API.
+const HEALTH_SERVICES: [&str; 3] = [
+    "",
+    <pb::incident_service_server::IncidentServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+    <pb::reference_data_service_server::ReferenceDataServiceServer<grpc::Api> as tonic::server::NamedService>::NAME,
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+/// Reports NOT_SERVING while the database does not answer, SERVING when it does,
+/// until shutdown begins.
+async fn watch_database(store: Store, reporter: HealthReporter, mut stopping: watch::Receiver<bool>) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let up = matches!(tokio::time::timeout(HEALTH_INTERVAL, store.ping()).await, Ok(Ok(())));
+        if up != serving {
+            serving = up;
+            tracing::warn!(serving = up, "database health changed");
+            set_health(
+                &reporter,
+                if up {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                },
+            )
+            .await;
+        }
+    }
+}
+
+/// How often the database is looked after.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Now and then until shutdown begins: deletes request ids older than a day
+/// (ignored once expired anyway; this keeps the table small), refreshes the
+/// query planner's statistics, and forgets idle tenants' rate buckets.
+async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
+    let store = service.store();
+    loop {
+        match store.forget_expired_requests().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "expired request ids deleted"),
+            Err(error) => tracing::warn!(%error, "deleting expired request ids"),
+        }
+        // PostgreSQL's autovacuum keeps its statistics; SQLite has nothing like it.
+        if store.is_sqlite()
+            && let Err(error) = store.optimize().await
+        {
+            tracing::warn!(%error, "refreshing planner statistics");
+        }
+        service.forget_idle_tenants();
+        tokio::select! {
+            _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Reflection (v1 or v1alpha) over our services, health and the error details.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Serves gRPC (with reflection and health) on `listener` until `shutdown`
+/// resolves, then lets in-flight calls finish for a bounded grace period.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use pb::{
+        incident_service_server::IncidentServiceServer, reference_data_service_server::ReferenceDataServiceServer,
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::Serving).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let watcher = tokio::spawn(watch_database(
+        app.service.store().clone(),
+        health.clone(),
+        stop_rx.clone(),
+    ));
+    let maintenance = tokio::spawn(maintain(app.service.clone(), stop_rx.clone()));
+    tokio::spawn(async move {
+        shutdown.await;
+        set_health(&health, ServingStatus::NotServing).await;
+        let _ = stop_tx.send(true);
+    });
+
+    tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
+    let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
+    let mut stopping = stop_rx.clone();
+    let rest = rest::router(app.service.clone(), app.verifier.clone(), MAX_MESSAGE_BYTES);
+    let server = tonic::transport::Server::builder()
+        .layer(admission::AdmissionLayer::new(app.limits))
+        // HTTP/1.1 for the REST gateway, which shares the port (routed by path).
+        .accept_http1(true)
+        .add_routes(rest.into())
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(IncidentServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(ReferenceDataServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        // Nagle's algorithm would hold small answers back until the client's
+        // delayed ACK, adding up to 40 ms to a call: off, as tonic's own bind does.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
+    let mut grace = stop_rx;
+    tokio::select! {
+        result = server => result?,
+        _ = async {
+            let _ = grace.wait_for(|stop| *stop).await;
+            tokio::time::sleep(app.limits.shutdown_grace).await;
+        } => tracing::warn!("in-flight calls did not finish within the grace period"),
+    }
+    watcher.abort();
+    maintenance.abort();
+    // Closing waits for connections in use; one still held by a call cut off
+    // above is abandoned, and the database rolls its transaction back.
+    let store = app.service.store().clone();
+    if tokio::time::timeout(CLOSE_TIMEOUT, store.close()).await.is_err() {
+        tracing::warn!("connections still in use were abandoned; their transactions roll back");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
