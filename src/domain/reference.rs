@@ -60,7 +60,7 @@ pub struct NewOrganization {
 impl NewOrganization {
     pub fn parse(name: String, parent_id: Option<String>) -> Result<Self, Error> {
         let mut violations = Violations::new();
-        let name = violations.check("name", Name::parse(name));
+        let name = violations.check("name", Name::parse_unique(name));
         let parent_id = match parent_id.filter(|p| !p.is_empty()) {
             None => Some(None),
             Some(raw) => violations.check("parentId", parse_uuid(&raw)).map(Some),
@@ -80,7 +80,7 @@ pub struct NewIncidentType {
 
 impl NewIncidentType {
     pub fn parse(name: String) -> Result<Self, Error> {
-        let name = Name::parse(name).map_err(|e| Error::invalid("name", e))?;
+        let name = Name::parse_unique(name).map_err(|e| Error::invalid("name", e))?;
         Ok(Self { name })
     }
 }
@@ -97,7 +97,7 @@ impl NewAttribute {
     /// `options` are `(value, disabled)` pairs in the order given.
     pub fn parse(name: String, kind: Option<&str>, options: Vec<(String, bool)>) -> Result<Self, Error> {
         let mut violations = Violations::new();
-        let name = violations.check("name", Name::parse(name));
+        let name = violations.check("name", Name::parse_unique(name));
         let all = [
             AttributeKind::Text,
             AttributeKind::SingleSelect,
@@ -127,7 +127,7 @@ impl NewAttribute {
         let mut parsed = Vec::with_capacity(options.len());
         for (i, (value, disabled)) in options.into_iter().enumerate() {
             let field = format!("options[{i}].value");
-            if let Some(value) = violations.check(field.clone(), Name::parse(value)) {
+            if let Some(value) = violations.check(field.clone(), Name::parse_unique(value)) {
                 if seen.insert(value.key()) {
                     parsed.push((value, disabled));
                 } else {
@@ -160,7 +160,7 @@ pub struct NewAssignee {
 impl NewAssignee {
     pub fn parse(name: String, email: Option<String>, kind: Option<&str>) -> Result<Self, Error> {
         let mut violations = Violations::new();
-        let name = violations.check("name", Name::parse(name));
+        let name = violations.check("name", Name::parse_unique(name));
         let kind = violations.check(
             "type",
             parse_choice(kind, AssigneeKind::User, &[AssigneeKind::User, AssigneeKind::Group]),

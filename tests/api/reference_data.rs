@@ -214,3 +214,61 @@ async fn names_that_grow_when_lower_cased_are_stored() {
         .unwrap();
     assert!(types.into_inner().incident_types.iter().any(|t| t.name == long));
 }
+
+#[tokio::test]
+async fn names_are_unique_as_people_read_them_and_invisible_tricks_are_refused() {
+    let mut app = spawn_app().await;
+    let cafe = app.incident_type("Caf\u{e9}").await;
+    app.incident_type("Spam").await;
+    for (same, why) in [("Cafe\u{301}", "NFD of an NFC name"), (" spam  ", "spaces around")] {
+        let request = app.admin(pb::CreateIncidentTypeRequest { name: same.into() });
+        let status = app.reference.create_incident_type(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::AlreadyExists, "{why}: {status:?}");
+    }
+    for invisible in [
+        "Mal\u{200B}ware",
+        "\u{202E}erawlaM",
+        "\u{200B}\u{2060}",
+        "\u{301}\u{302}",
+    ] {
+        let request = app.admin(pb::CreateOrganizationRequest {
+            name: invisible.into(),
+            parent_id: None,
+        });
+        let status = app.reference.create_organization(request).await.unwrap_err();
+        assert_eq!(violations(&status), ["name"], "{invisible:?}");
+    }
+    let options = vec![
+        pb::AttributeOptionInput {
+            value: "Caf\u{e9}".into(),
+            disabled: false,
+        },
+        pb::AttributeOptionInput {
+            value: "CAFE\u{301}".into(),
+            disabled: false,
+        },
+    ];
+    let request = app.admin(pb::CreateAttributeRequest {
+        name: "Venue".into(),
+        r#type: pb::attribute_type::Value::SingleSelect.into(),
+        options,
+    });
+    let status = app.reference.create_attribute(request).await.unwrap_err();
+    assert_eq!(violations(&status), ["options[1].value"]);
+    let filter = app.incident_type("  Spam   Filter ").await;
+    let listed = app
+        .reference
+        .list_incident_types(app.admin(pb::ListIncidentTypesRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .incident_types;
+    let shown = listed.iter().find(|t| t.id == filter).unwrap();
+    assert_eq!(shown.name, "Spam Filter", "stored as people read it");
+    // An incident names its type as people read it, whatever its form.
+    let seed = app.seed().await;
+    let mut body = seed.minimal("Typed in NFD");
+    body.incident_type_name = "cafe\u{301}".into();
+    let created = app.create(body).await.unwrap();
+    assert_eq!(created.incident_type_id, cafe);
+}
