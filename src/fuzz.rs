@@ -10,7 +10,7 @@ use prost::Message;
 use serde_json::{Map, Value};
 
 use crate::{
-    domain::{input::IncidentInput, search::Search},
+    domain::{input::IncidentInput, search::Search, token::PageTokens},
     grpc::convert,
     pb,
     rest::{
@@ -20,6 +20,14 @@ use crate::{
     },
     service::{UpdateRequest, parse_create, parse_update},
 };
+
+/// Page tokens as a tenant's would be sealed (the key is the fuzzer's own).
+fn page_tokens() -> PageTokens {
+    PageTokens::new(
+        std::sync::Arc::from(&b"the fuzz targets' page-token key"[..]),
+        uuid::Uuid::nil(),
+    )
+}
 
 /// The incident id REST takes from the path.
 const PATH_ID: &str = "0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b";
@@ -41,7 +49,7 @@ pub fn grpc_update(bytes: &[u8]) {
 /// A `SearchIncidentsRequest` message.
 pub fn grpc_search(bytes: &[u8]) {
     if let Ok(request) = pb::SearchIncidentsRequest::decode(bytes) {
-        let _ = Search::parse(convert::search_fields(request));
+        let _ = Search::parse(convert::search_fields(request), &page_tokens());
     }
 }
 
@@ -93,7 +101,7 @@ pub fn rest_search(bytes: &[u8]) {
         return;
     };
     if let Ok(body) = parse_json::<IncidentSearch>(body) {
-        let _ = Search::parse(body.into_fields(params));
+        let _ = Search::parse(body.into_fields(params), &page_tokens());
     }
 }
 

@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod revision;
 pub mod search;
 pub mod text;
+pub mod token;
 pub mod update;
 pub mod view;
 

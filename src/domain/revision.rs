@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
-use super::{error::Violations, incident::Incident, update::BodyField};
+use super::{error::Violations, incident::Incident, token::PageTokens, update::BodyField};
 
 /// Revisions per page when the caller does not say.
 pub const PAGE_SIZE_DEFAULT: u64 = 20;
@@ -162,7 +162,13 @@ pub struct RevisionPage {
 impl RevisionPage {
     /// Parses `pageSize` (0: the default; above the maximum: the maximum) and
     /// `pageToken` (from an earlier page of the same incident), recording violations.
-    pub fn parse(v: &mut Violations, incident_id: Option<Uuid>, page_size: i32, page_token: &str) -> Option<Self> {
+    pub fn parse(
+        v: &mut Violations,
+        tokens: &PageTokens,
+        incident_id: Option<Uuid>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Option<Self> {
         let size = match u64::try_from(page_size) {
             Ok(0) => Some(PAGE_SIZE_DEFAULT),
             Ok(size) => Some(size.min(PAGE_SIZE_MAX)),
@@ -174,7 +180,7 @@ impl RevisionPage {
         let before = if page_token.is_empty() {
             Some(None)
         } else {
-            let decoded = decode_token(page_token);
+            let decoded = decode_token(tokens, page_token);
             match (decoded, incident_id) {
                 (Some((token_incident, revision)), Some(id)) if token_incident == id => Some(Some(revision)),
                 (Some(_), None) => None,
@@ -191,13 +197,16 @@ impl RevisionPage {
     }
 
     /// The token of the page after one that ended with `last_revision`.
-    pub fn next_token(incident_id: Uuid, last_revision: i64) -> String {
-        hex::encode(format!("{incident_id}:{last_revision}"))
+    pub fn next_token(tokens: &PageTokens, incident_id: Uuid, last_revision: i64) -> String {
+        tokens.seal(PURPOSE, format!("{incident_id}:{last_revision}").as_bytes())
     }
 }
 
-fn decode_token(token: &str) -> Option<(Uuid, i64)> {
-    let text = String::from_utf8(hex::decode(token).ok()?).ok()?;
+/// What revision tokens are sealed for.
+const PURPOSE: &str = "revisions";
+
+fn decode_token(tokens: &PageTokens, token: &str) -> Option<(Uuid, i64)> {
+    let text = String::from_utf8(tokens.open(PURPOSE, token)?).ok()?;
     let (id, revision) = text.split_once(':')?;
     let revision: i64 = revision.parse().ok()?;
     Some((id.parse().ok()?, revision)).filter(|_| revision > 1)
@@ -210,9 +219,10 @@ mod tests {
     #[test]
     fn page_tokens_round_trip_for_their_own_incident_only() {
         let id = Uuid::now_v7();
-        let token = RevisionPage::next_token(id, 7);
+        let tokens = crate::domain::token::for_tests(Uuid::now_v7());
+        let token = RevisionPage::next_token(&tokens, id, 7);
         let mut v = Violations::new();
-        let page = RevisionPage::parse(&mut v, Some(id), 0, &token);
+        let page = RevisionPage::parse(&mut v, &tokens, Some(id), 0, &token);
         assert_eq!(
             page,
             Some(RevisionPage {
@@ -220,23 +230,26 @@ mod tests {
                 before: Some(7)
             })
         );
-        let other = RevisionPage::parse(&mut v, Some(Uuid::now_v7()), 5, &token);
+        let other = RevisionPage::parse(&mut v, &tokens, Some(Uuid::now_v7()), 5, &token);
         assert_eq!(other, None);
-        let garbage = RevisionPage::parse(&mut v, Some(id), 5, "zz");
+        let garbage = RevisionPage::parse(&mut v, &tokens, Some(id), 5, "zz");
         assert_eq!(garbage, None);
+        let unsealed = hex::encode(format!("{id}:3"));
+        assert_eq!(RevisionPage::parse(&mut v, &tokens, Some(id), 5, &unsealed), None);
         let fields: Vec<_> = v.into_vec().into_iter().map(|v| v.field.to_string()).collect();
-        assert_eq!(fields, ["pageToken", "pageToken"]);
+        assert_eq!(fields, ["pageToken", "pageToken", "pageToken"]);
     }
 
     #[test]
     fn page_sizes_default_cap_and_refuse_negatives() {
         let mut v = Violations::new();
+        let t = &crate::domain::token::for_tests(Uuid::nil());
         assert_eq!(
-            RevisionPage::parse(&mut v, None, 1000, "").map(|p| p.size),
+            RevisionPage::parse(&mut v, t, None, 1000, "").map(|p| p.size),
             Some(PAGE_SIZE_MAX)
         );
-        assert_eq!(RevisionPage::parse(&mut v, None, 3, "").map(|p| p.size), Some(3));
-        assert_eq!(RevisionPage::parse(&mut v, None, -1, ""), None);
+        assert_eq!(RevisionPage::parse(&mut v, t, None, 3, "").map(|p| p.size), Some(3));
+        assert_eq!(RevisionPage::parse(&mut v, t, None, -1, ""), None);
         assert_eq!(v.into_vec().len(), 1);
     }
 }

@@ -13,6 +13,7 @@ use super::{
     incident::Incident,
     input::{WireTime, parse_time},
     text::{parse_uuid, shorten},
+    token::PageTokens,
 };
 
 /// Incidents per page when the caller does not say.
@@ -167,7 +168,7 @@ struct Token {
 impl Search {
     /// Parses a search, recording violations under `filters.incidentIds[0]`,
     /// `size`, `sort`, `pageToken`, ...
-    pub fn parse(fields: SearchFields) -> Result<Self, Violations> {
+    pub fn parse(fields: SearchFields, tokens: &PageTokens) -> Result<Self, Violations> {
         let mut v = Violations::new();
         let fingerprint = fingerprint(&fields);
         let filters = parse_filters(&mut v, fields.filters);
@@ -206,7 +207,7 @@ impl Search {
             if fields.page != 0 {
                 v.add("page", "must be left out with pageToken");
             }
-            let token = decode_token(&fields.page_token).filter(|t| t.search == fingerprint);
+            let token = decode_token(tokens, &fields.page_token).filter(|t| t.search == fingerprint);
             match token {
                 Some(Token {
                     value, id, page, total, ..
@@ -245,7 +246,7 @@ impl Search {
 
     /// The token of the page after this one, which ended with `last`; `total`
     /// (the matches counted now) travels with it, so later pages need no count.
-    pub fn next_token(&self, last: &Incident, total: u64) -> String {
+    pub fn next_token(&self, tokens: &PageTokens, last: &Incident, total: u64) -> String {
         let value = match self.sort.key {
             SortKey::CreatedDate => SortValue::Time(last.created_at),
             SortKey::UpdatedDt => SortValue::Time(last.updated_at),
@@ -256,15 +257,18 @@ impl Search {
             search: self.fingerprint.clone(),
             value,
             id: last.id,
-            page: self.page() + 1,
+            page: self.page().saturating_add(1),
             total,
         };
-        hex::encode(serde_json::to_vec(&token).unwrap_or_default())
+        tokens.seal(PURPOSE, &serde_json::to_vec(&token).unwrap_or_default())
     }
 }
 
-fn decode_token(token: &str) -> Option<Token> {
-    serde_json::from_slice(&hex::decode(token).ok()?).ok()
+/// What search tokens are sealed for.
+const PURPOSE: &str = "search";
+
+fn decode_token(tokens: &PageTokens, token: &str) -> Option<Token> {
+    serde_json::from_slice(&tokens.open(PURPOSE, token)?).ok()
 }
 
 /// A short hash of everything that decides which incidents match and in what order.
@@ -468,7 +472,8 @@ mod tests {
     use super::*;
 
     fn parse(fields: SearchFields) -> Result<Search, Vec<String>> {
-        Search::parse(fields).map_err(|v| v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
+        let tokens = crate::domain::token::for_tests(Uuid::nil());
+        Search::parse(fields, &tokens).map_err(|v| v.into_vec().into_iter().map(|v| v.field.to_string()).collect())
     }
 
     #[test]

@@ -97,8 +97,9 @@ impl Service {
 
     pub async fn search_incidents(&self, principal: &Principal, fields: SearchFields) -> Result<SearchPage, Error> {
         self.admit(principal, allow::READ_INCIDENT)?;
-        let search = Search::parse(fields).map_err(Violations::into_error)?;
-        self.store.search_incidents(principal.tenant_id, search).await
+        let tokens = self.store.page_tokens(principal.tenant_id).await?;
+        let search = Search::parse(fields, &tokens).map_err(Violations::into_error)?;
+        self.store.search_incidents(principal.tenant_id, search, &tokens).await
     }
 
     pub async fn list_incident_revisions(
@@ -111,10 +112,11 @@ impl Service {
         self.admit(principal, allow::READ_INCIDENT)?;
         let mut violations = Violations::new();
         let id = violations.check("incidentId", parse_uuid(incident_id));
-        let page = RevisionPage::parse(&mut violations, id, page_size, page_token);
+        let tokens = self.store.page_tokens(principal.tenant_id).await?;
+        let page = RevisionPage::parse(&mut violations, &tokens, id, page_size, page_token);
         match (id, page) {
             (Some(id), Some(page)) if violations.is_empty() => {
-                self.store.list_revisions(principal.tenant_id, id, page).await
+                self.store.list_revisions(principal.tenant_id, id, page, &tokens).await
             }
             _ => Err(violations.into_error()),
         }

@@ -20,6 +20,7 @@ use crate::{
         incident::Incident,
         request::{REQUEST_ID_TTL, RequestKey},
         revision::{FieldChange, Revision, RevisionList, RevisionPage},
+        token::PageTokens,
     },
 };
 
@@ -150,7 +151,13 @@ pub(super) fn revision_row(
 
 impl Store {
     /// One page of an incident's revisions, newest first.
-    pub async fn list_revisions(&self, tenant_id: Uuid, id: Uuid, page: RevisionPage) -> Result<RevisionList, Error> {
+    pub async fn list_revisions(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        page: RevisionPage,
+        tokens: &PageTokens,
+    ) -> Result<RevisionList, Error> {
         let txn = self.read().await?;
         let exists = incident::Entity::find_by_id((tenant_id, id))
             .select_only()
@@ -177,7 +184,7 @@ impl Store {
         let next_page_token = rows
             .last()
             .filter(|_| more)
-            .map(|last| RevisionPage::next_token(id, last.revision));
+            .map(|last| RevisionPage::next_token(tokens, id, last.revision));
         Ok(RevisionList {
             revisions: rows.into_iter().map(to_revision).collect::<Result<_, _>>()?,
             next_page_token,

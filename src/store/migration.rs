@@ -8,6 +8,7 @@
 
 mod history;
 mod search;
+pub(crate) mod secrets;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateRegister),
             Box::new(history::RevisionsAndRequests),
             Box::new(search::Search),
+            Box::new(secrets::Secrets),
         ]
     }
 }

@@ -29,7 +29,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key};
+use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key, token::PageTokens};
 
 /// How long a call waits for a pooled connection before answering UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +56,8 @@ pub struct Store {
     writer: Option<Arc<AsyncMutex<()>>>,
     /// Tenants whose row and `Unknown` incident type are known to exist.
     tenants: Arc<Mutex<HashSet<Uuid>>>,
+    /// The key that seals page tokens, read once from the database.
+    page_token_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
 }
 
 /// A write transaction of one tenant, holding the SQLite writer slot while it
@@ -108,6 +110,7 @@ impl Store {
             db,
             writer: sqlite.then(|| Arc::new(AsyncMutex::new(()))),
             tenants: Arc::default(),
+            page_token_key: Arc::default(),
         })
     }
 
@@ -189,6 +192,33 @@ impl Store {
             Some(writer) => Some(writer.clone().lock_owned().await),
             None => None,
         }
+    }
+
+    /// What seals and opens the tenant's page tokens, with the service's key,
+    /// which the migrations made once for every replica on this database.
+    pub async fn page_tokens(&self, tenant_id: Uuid) -> Result<PageTokens, Error> {
+        let key = self
+            .page_token_key
+            .get_or_try_init(|| async {
+                use migration::secrets::{PAGE_TOKEN_KEY, ServiceSecret};
+                use sea_orm::sea_query::ExprTrait;
+                let select = sea_orm::sea_query::Query::select()
+                    .column(ServiceSecret::Value)
+                    .from(ServiceSecret::Table)
+                    .and_where(sea_orm::sea_query::Expr::col(ServiceSecret::Name).eq(PAGE_TOKEN_KEY))
+                    .to_owned();
+                let row = self.db.query_one(&select).await.map_err(db_error)?;
+                let value: Option<String> = row.map(|r| r.try_get("", "value")).transpose().map_err(db_error)?;
+                match value.and_then(|hex| hex::decode(hex).ok()) {
+                    Some(key) if key.len() >= 32 => Ok(Arc::from(key)),
+                    _ => {
+                        tracing::error!("the page-token key is missing or malformed");
+                        Err(Error::Internal)
+                    }
+                }
+            })
+            .await?;
+        Ok(PageTokens::new(key.clone(), tenant_id))
     }
 
     /// Starts a read transaction that sees one consistent snapshot.

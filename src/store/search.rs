@@ -17,6 +17,7 @@ use crate::domain::{
     Error,
     incident::Incident,
     search::{Filters, Search, SearchPage, SortKey, SortValue, Start, TimeRange, search_document, with_descendants},
+    token::PageTokens,
 };
 
 /// Below this many matches, SQLite sorts the matches instead of walking the sort
@@ -115,7 +116,12 @@ fn value_rows<const N: usize>(backend: DbBackend, rows: usize, row: impl Fn([Str
 
 impl Store {
     /// One page of the tenant's incidents that match `search`, in one snapshot.
-    pub async fn search_incidents(&self, tenant_id: Uuid, search: Search) -> Result<SearchPage, Error> {
+    pub async fn search_incidents(
+        &self,
+        tenant_id: Uuid,
+        search: Search,
+        tokens: &PageTokens,
+    ) -> Result<SearchPage, Error> {
         let txn = self.read().await?;
         let backend = txn.get_database_backend();
         let mut filters = search.filters.clone();
@@ -187,7 +193,7 @@ impl Store {
         let next_page_token = incidents
             .last()
             .filter(|_| more)
-            .map(|last| search.next_token(last, total_elements));
+            .map(|last| search.next_token(tokens, last, total_elements));
         Ok(SearchPage {
             incidents,
             total_elements,

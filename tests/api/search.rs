@@ -446,6 +446,55 @@ async fn a_page_token_belongs_to_its_search() {
 }
 
 #[tokio::test]
+async fn an_edited_forged_or_another_tenants_page_token_is_refused() {
+    let (mut app, _) = many().await;
+    let request = || pb::SearchIncidentsRequest {
+        size: 5,
+        ..Default::default()
+    };
+    let first = search(&mut app, request()).await.unwrap();
+    let token = first.next_page_token.clone();
+    let (payload, tag) = token.split_once('.').expect("a sealed token");
+    // What an attacker would write: the same token with `total` and `page` raised.
+    let text = String::from_utf8(hex::decode(payload).unwrap()).unwrap();
+    let mut fields: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fields["total"] = serde_json::json!(u64::MAX);
+    fields["page"] = serde_json::json!(u64::MAX);
+    let edited = format!("{}.{tag}", hex::encode(fields.to_string()));
+    let unsealed = hex::encode(fields.to_string());
+    for forged in [edited, unsealed, format!("{payload}.{}", "0".repeat(32))] {
+        let status = search(
+            &mut app,
+            pb::SearchIncidentsRequest {
+                page_token: forged,
+                ..request()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(violations(&status), ["pageToken"]);
+    }
+    // Another tenant's search of the same shape cannot use it either.
+    let stranger = app.token_for(uuid::Uuid::now_v7(), "INCIDENT");
+    let theirs = app.with_token(
+        &stranger,
+        pb::SearchIncidentsRequest {
+            page_token: token.clone(),
+            ..request()
+        },
+    );
+    let status = app.incidents.search_incidents(theirs).await.unwrap_err();
+    assert_eq!(violations(&status), ["pageToken"]);
+    // The token as handed out still reads the next page.
+    let next = pb::SearchIncidentsRequest {
+        page_token: token,
+        ..request()
+    };
+    assert_eq!(search(&mut app, next).await.unwrap().number, 1);
+}
+
+#[tokio::test]
 async fn size_zero_over_grpc_means_the_default_page_size() {
     let (mut app, _) = many().await;
     let page = search(&mut app, pb::SearchIncidentsRequest::default()).await.unwrap();
