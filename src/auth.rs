@@ -173,6 +173,7 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+        refuse_critical_extensions(token)?;
         let data = jsonwebtoken::decode::<Received>(token, &self.key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind::*;
             let why = match e.kind() {
@@ -202,6 +203,33 @@ impl Verifier {
             name: name.map(Name::into_inner),
             scopes: claims.scope.split(' ').filter_map(Scope::parse).collect(),
         })
+    }
+}
+
+/// RFC 7515 §4.1.11: a token whose header lists extensions in `crit` must be
+/// refused unless each is understood, and this server understands none. (A
+/// header that does not decode is left to the verification, which refuses it.)
+fn refuse_critical_extensions(token: &str) -> Result<(), Error> {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return Ok(());
+    };
+    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json) {
+        Ok(fields) if fields.contains_key("crit") => Err(unauthenticated(
+            "the token's header lists critical extensions (crit), which this server does not understand",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The one `authorization` value of a call, from all it carries: a call with
+/// several is refused rather than served by the first.
+pub fn only_authorization<'a>(mut values: impl Iterator<Item = &'a str>) -> Result<Option<&'a str>, Error> {
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(unauthenticated("send one authorization header, not several")),
+        None => Ok(first),
     }
 }
 

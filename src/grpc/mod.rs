@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    auth::{Principal, Verifier},
+    auth::{Principal, Verifier, only_authorization},
     pb,
     service::Service,
 };
@@ -36,7 +36,8 @@ impl Api {
     }
 
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        let values = request.metadata().get_all("authorization").iter();
+        let header = only_authorization(values.map(|v| v.to_str().unwrap_or_default())).map_err(to_status)?;
         self.verifier.verify_header(header).map_err(to_status)
     }
 }

@@ -14,7 +14,10 @@ use super::{
     dto::KnownKeys,
     error::{ApiError, rest_path},
 };
-use crate::{auth::Principal, domain::FieldPath};
+use crate::{
+    auth::{Principal, only_authorization},
+    domain::FieldPath,
+};
 
 /// The verified caller.
 pub struct Caller(pub Principal);
@@ -23,7 +26,9 @@ impl FromRequestParts<Rest> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, rest: &Rest) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let values = parts.headers.get_all(header::AUTHORIZATION).iter();
+        let header = only_authorization(values.map(|v| v.to_str().unwrap_or_default()))
+            .map_err(|e| ApiError::invalid("Authorization", e.to_string()))?;
         rest.verifier
             .verify_header(header)
             .map(Caller)

@@ -659,3 +659,61 @@ async fn a_tenant_id_in_a_rest_body_is_refused_and_the_tokens_tenant_files_the_i
         "Filed as someone else"
     );
 }
+
+/// `token` with its header replaced by `header`, signed again with the tests' key.
+fn with_header(token: &str, header: &serde_json::Value) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use hmac::Mac;
+    let payload = token.split('.').nth(1).unwrap();
+    let signing_input = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(crate::helpers::SECRET).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn a_token_with_critical_extensions_is_refused() {
+    let mut app = spawn_app().await;
+    let token = app.token("INCIDENT");
+    let plain = with_header(&token, &serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    let request = app.with_token(&plain, pb::ListIncidentTypesRequest {});
+    assert!(
+        app.reference.list_incident_types(request).await.is_ok(),
+        "re-signed as made"
+    );
+    let critical = serde_json::json!({"alg": "HS256", "typ": "JWT", "crit": ["x-binding"], "x-binding": 1});
+    let refused = with_header(&token, &critical);
+    let request = app.with_token(&refused, pb::ListIncidentTypesRequest {});
+    let status = app.reference.list_incident_types(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(status.message().contains("crit"), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_call_with_two_authorization_headers_is_refused() {
+    let mut app = spawn_app().await;
+    let mine = app.token("INCIDENT");
+    let other = app.token_for(uuid::Uuid::now_v7(), "INCIDENT");
+    let mut request = Request::new(pb::ListIncidentTypesRequest {});
+    for token in [&mine, &other] {
+        let value = format!("Bearer {token}").parse().unwrap();
+        request.metadata_mut().append("authorization", value);
+    }
+    let status = app.reference.list_incident_types(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "INVALID_TOKEN");
+
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/incident/v1/reference/incident-types", app.base_url))
+        .header("authorization", format!("Bearer {mine}"))
+        .header("authorization", format!("Bearer {other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["violations"][0]["field"], "Authorization", "{body}");
+}
