@@ -147,7 +147,8 @@ fn resolve_attributes(
             chosen.push(value);
         }
     }
-    chosen.sort_by_key(|value| name_key(&value.attribute_name));
+    // Stable: values of one attribute keep the order given.
+    chosen.sort_by_cached_key(|value| name_key(&value.attribute_name));
     chosen
 }
 

@@ -160,7 +160,7 @@ impl Store {
         let unknown = unknown_incident_type(tenant_id);
         if !types.iter().any(|t| t.id == unknown.id) {
             types.push(unknown);
-            types.sort_by_key(|t| name_key(&t.name));
+            types.sort_by_cached_key(|t| name_key(&t.name));
         }
         Ok(types)
     }

@@ -177,12 +177,11 @@ impl IncidentUpdate {
     /// The unknown keys of this body, where `beside` names keys that another part
     /// of the same request takes.
     fn unknown_keys_beside(&self, at: &FieldPath, beside: &BTreeSet<String>, found: &mut Vec<FieldPath>) {
-        let ignored: BTreeSet<String> = READ_ONLY.incident.union(beside).cloned().collect();
-        self.extra.report(at, &ignored, found);
+        self.extra.report(at, &[&READ_ONLY.incident, beside], found);
         for (name, values) in self.attribute_values.iter().flatten() {
             for (i, value) in values.iter().enumerate() {
                 let at = at.clone().field("attributeValues").key(name).values().index(i);
-                value.extra.report(&at, &READ_ONLY.attribute_value, found);
+                value.extra.report(&at, &[&READ_ONLY.attribute_value], found);
             }
         }
         for (i, assignee) in self.incident_assignee_requests.iter().flatten().enumerate() {
@@ -192,7 +191,7 @@ impl IncidentUpdate {
         }
         for (i, jurisdiction) in self.jurisdictions.iter().flatten().enumerate() {
             let at = at.clone().field("jurisdictions").index(i);
-            jurisdiction.extra.report(&at, &READ_ONLY.jurisdiction, found);
+            jurisdiction.extra.report(&at, &[&READ_ONLY.jurisdiction], found);
         }
     }
 }
@@ -207,7 +206,7 @@ impl KnownKeys for IncidentUpdate {
 impl KnownKeys for (IncidentUpdate, IncidentCreateOnly) {
     fn unknown_keys(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
         let (body, create_only) = self;
-        body.unknown_keys_beside(at, &property_names::<IncidentCreateOnly>(), found);
+        body.unknown_keys_beside(at, &READ_ONLY.create_only, found);
         for (kind, link) in create_only.linked_inventories.iter().flatten() {
             link.extra
                 .refuse(&at.clone().field("linkedInventories").key(kind), found);

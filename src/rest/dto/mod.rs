@@ -11,7 +11,7 @@ mod search;
 
 use std::{collections::BTreeSet, sync::LazyLock};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{
     PartialSchema, ToSchema,
@@ -170,12 +170,6 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
-impl Serialize for Time {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    }
-}
-
 impl From<Time> for WireTime {
     fn from(time: Time) -> Self {
         time.0.into()
@@ -185,13 +179,13 @@ impl From<Time> for WireTime {
 fn parse_time(written: &str) -> Result<DateTime<Utc>, String> {
     let refused = || format!("must be {TIME_FORMS}, got {}", crate::domain::text::shorten(written));
     if !has_time_form(written.as_bytes()) {
-        return Err(
-            if written.len() == 19 || written.len() > 19 && written.as_bytes()[19] == b'.' {
-                format!("needs an offset (Z or ±hh:mm): {}", refused())
-            } else {
-                refused()
-            },
-        );
+        // A time that would have the form with an offset lacks only that.
+        let lacks_offset = has_time_form(format!("{written}Z").as_bytes());
+        return Err(if lacks_offset {
+            format!("needs an offset (Z or ±hh:mm): {}", refused())
+        } else {
+            refused()
+        });
     }
     DateTime::parse_from_rfc3339(written)
         .map(|at| at.with_timezone(&Utc))
@@ -262,16 +256,16 @@ impl<'de> Deserialize<'de> for Extra {
 }
 
 impl Extra {
-    /// Records the path of each unknown key, those in `ignored` aside.
-    fn report(&self, at: &FieldPath, ignored: &BTreeSet<String>, found: &mut Vec<FieldPath>) {
-        for key in self.0.iter().filter(|k| !ignored.contains(*k)) {
+    /// Records the path of each unknown key, those in any of `ignored` aside.
+    fn report(&self, at: &FieldPath, ignored: &[&BTreeSet<String>], found: &mut Vec<FieldPath>) {
+        for key in self.0.iter().filter(|k| !ignored.iter().any(|set| set.contains(*k))) {
             found.push(at.clone().field(key));
         }
     }
 
     /// Records the path of each unknown key.
     fn refuse(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
-        self.report(at, &BTreeSet::new(), found);
+        self.report(at, &[], found);
     }
 }
 
@@ -304,17 +298,20 @@ fn property_names<T: PartialSchema>() -> BTreeSet<String> {
 }
 
 /// The read-only keys of the incident, of an attribute value and of a
-/// jurisdiction as the API shows them.
+/// jurisdiction as the API shows them, and the keys only a create takes: taken
+/// from the schemas once, not on every request.
 static READ_ONLY: LazyLock<ReadOnly> = LazyLock::new(|| ReadOnly {
     incident: read_only::<Incident, IncidentUpdate>(),
     attribute_value: read_only::<AttributeValue, AttributeValueInput>(),
     jurisdiction: read_only::<JurisdictionInformation, JurisdictionInput>(),
+    create_only: property_names::<IncidentCreateOnly>(),
 });
 
 struct ReadOnly {
     incident: BTreeSet<String>,
     attribute_value: BTreeSet<String>,
     jurisdiction: BTreeSet<String>,
+    create_only: BTreeSet<String>,
 }
 
 /// Every error: a message, a stable reason, and for 400 each field at fault, as a
