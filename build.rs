@@ -17,6 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out_dir.join("incident_descriptor.bin"), descriptors.encode_to_vec())?;
     // BTreeMaps keep attribute values (and so violations and responses) in name order.
-    tonic_prost_build::configure().btree_map(".").compile_fds(descriptors)?;
+    // Requests that do not decode are the caller's error, not INTERNAL: see src/grpc/codec.rs.
+    tonic_prost_build::configure()
+        .btree_map(".")
+        .codec_path("crate::grpc::codec::Codec")
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,7 +1,18 @@
-//! What the server takes on before a call reaches either transport: at most so
-//! many calls at once (the rest are refused at once, not queued), each for at
-//! most so long. Health probes are exempt, so that an overloaded server is not
-//! taken for a dead one.
+//! What the server takes on before a call reaches either transport, in order:
+//!
+//! 1. the caller, verified from the headers alone, so that a call without a
+//!    valid token is refused before it takes a slot or its body is read;
+//! 2. a slot: at most so many calls at once, and at most a share of them for
+//!    one tenant (the rest are refused at once, not queued);
+//! 3. limits in time: the body must arrive within the body timeout, and the
+//!    call must end within the request timeout (or the caller's shorter
+//!    `grpc-timeout`).
+//!
+//! A slot is held until the answer has been handed on, so callers that do not
+//! read what they asked for use up their own tenant's share, not the server.
+//! Health probes take no slot, so that an overloaded server is not taken for a
+//! dead one; the services that need no token (reflection, the OpenAPI
+//! document) share one tenant's worth of slots.
 //!
 //! tower's `LoadShed` and `GlobalConcurrencyLimit` shed the same way, but
 //! their refusal is an error value that tonic turns into a gRPC status for
@@ -9,30 +20,49 @@
 //! own protocol, from the domain's error like every other answer.
 
 use std::{
+    collections::HashMap,
     future::Future,
     num::NonZeroUsize,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex},
     task::{Context, Poll},
     time::Duration,
 };
 
 use axum::{
-    http::{Request, Response},
+    http::{Extensions, HeaderMap, Request, Response},
     response::IntoResponse,
 };
-use tokio::sync::Semaphore;
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio::sync::oneshot;
+use tonic::body::Body;
 use tower::{Layer, Service};
+use uuid::Uuid;
 
-use crate::{domain::Error, grpc, rest::ApiError};
+use crate::{
+    auth::{Principal, Refusal, Verifier},
+    conn::{Activity, CallGuard, ConnectionLimits},
+    domain::Error,
+    grpc,
+    rest::{self, ApiError},
+};
 
 /// Calls served at once unless configured otherwise (`--max-concurrent-calls`).
 pub(crate) const DEFAULT_MAX_CONCURRENT_CALLS: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+/// The share of them one tenant may hold unless configured otherwise (`--tenant-share`).
+pub(crate) const DEFAULT_TENANT_SHARE_PERCENT: u8 = 25;
 /// The longest a call may run unless configured otherwise (`--request-timeout`).
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a request's body may take to arrive unless configured otherwise (`--body-timeout`).
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long calls in flight at shutdown may go on finishing unless configured
 /// otherwise (`--shutdown-grace`).
 pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// An answer is handed on in chunks of at most this size, so that the slot it
+/// holds is freed when it has been taken, not when it was produced.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// How much the server takes on, and how long it gives calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,39 +70,85 @@ pub struct Limits {
     /// Calls served at once, gRPC and REST together; more are refused with
     /// UNAVAILABLE (REST: 503), reason OVERLOADED.
     pub max_concurrent_calls: usize,
+    /// The percentage of those one tenant may hold at once (at least one
+    /// call); more are refused with RESOURCE_EXHAUSTED (REST: 429), reason
+    /// TOO_MANY_CONCURRENT_CALLS.
+    pub tenant_share_percent: u8,
     /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
     /// (REST: 504). A gRPC caller's shorter `grpc-timeout` applies as well.
     pub request_timeout: Duration,
+    /// The longest a request's body may take to arrive, from the call's
+    /// admission; a later one ends the call with DEADLINE_EXCEEDED (REST: 408),
+    /// reason BODY_TIMEOUT, and frees its slot.
+    pub body_timeout: Duration,
     /// How long calls in flight at shutdown may go on finishing.
     pub shutdown_grace: Duration,
+    /// What each connection is allowed.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS.get(),
+            tenant_share_percent: DEFAULT_TENANT_SHARE_PERCENT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            connections: ConnectionLimits::default(),
         }
     }
+}
+
+impl Limits {
+    /// The calls one tenant may make at once: its share, rounded up.
+    pub fn calls_per_tenant(&self) -> usize {
+        (self.max_concurrent_calls * usize::from(self.tenant_share_percent))
+            .div_ceil(100)
+            .clamp(1, self.max_concurrent_calls.max(1))
+    }
+}
+
+/// The caller the admission layer verified, for the transports' handlers.
+pub fn caller(extensions: &Extensions) -> Result<Principal, Error> {
+    extensions.get::<Principal>().cloned().ok_or_else(|| {
+        tracing::error!("a call reached its handler without a verified caller");
+        Error::Internal
+    })
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Paths that are answered whatever the load: the probes of an orchestrator.
-const PROBES: [&str; 3] = ["/grpc.health.v1.Health/Check", "/healthz", "/readyz"];
+const PROBES: [&str; 4] = [
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/healthz",
+    "/readyz",
+];
+
+/// Whether a path is served without a token: reflection and the OpenAPI document.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.reflection.") || path == rest::OPENAPI_PATH
+}
 
 #[derive(Clone)]
 pub struct AdmissionLayer {
-    permits: Arc<Semaphore>,
-    timeout: Duration,
+    slots: Arc<Slots>,
+    verifier: Arc<Verifier>,
+    limits: Limits,
 }
 
 impl AdmissionLayer {
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(limits: Limits, verifier: Arc<Verifier>) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(limits.max_concurrent_calls)),
-            timeout: limits.request_timeout,
+            slots: Arc::new(Slots {
+                total: limits.max_concurrent_calls,
+                per_tenant: limits.calls_per_tenant(),
+                taken: Mutex::default(),
+            }),
+            verifier,
+            limits,
         }
     }
 }
@@ -83,8 +159,7 @@ impl<S> Layer<S> for AdmissionLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Admission {
             inner,
-            permits: self.permits.clone(),
-            timeout: self.timeout,
+            layer: self.clone(),
         }
     }
 }
@@ -92,17 +167,16 @@ impl<S> Layer<S> for AdmissionLayer {
 #[derive(Clone)]
 pub struct Admission<S> {
     inner: S,
-    permits: Arc<Semaphore>,
-    timeout: Duration,
+    layer: AdmissionLayer,
 }
 
-impl<S, B> Service<Request<B>> for Admission<S>
+impl<S> Service<Request<Body>> for Admission<S>
 where
-    S: Service<Request<B>, Response = Response<tonic::body::Body>>,
+    S: Service<Request<Body>, Response = Response<Body>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
 {
-    type Response = Response<tonic::body::Body>;
+    type Response = Response<Body>;
     type Error = S::Error;
     type Future = BoxFuture<Result<Self::Response, Self::Error>>;
 
@@ -110,35 +184,333 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        if PROBES.contains(&request.uri().path()) {
-            return Box::pin(self.inner.call(request));
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let call = request
+            .extensions()
+            .get::<Arc<Activity>>()
+            .map(|activity| activity.call());
+        let path = request.uri().path();
+        if PROBES.contains(&path) {
+            return answered(self.inner.call(request), Held::new(call, None));
         }
         let grpc = grpc::is_grpc_call(request.headers());
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            return Box::pin(std::future::ready(Ok(refusal(grpc, Error::Overloaded))));
+        let tenant = if is_public(path) {
+            None
+        } else {
+            match self.layer.verifier.authenticate(request.headers()) {
+                Ok(principal) => {
+                    let tenant = principal.tenant_id;
+                    request.extensions_mut().insert(principal);
+                    Some(tenant)
+                }
+                Err(refusal) => return refused(refused_credentials(grpc, refusal), call),
+            }
         };
-        let call = self.inner.call(request);
-        let limit = self.timeout;
+        let slot = match self.layer.slots.take(tenant) {
+            Ok(slot) => slot,
+            Err(error) => return refused(refusal(grpc, error), call),
+        };
+        // Started before tonic's own grpc-timeout timer, so that this one,
+        // which answers DEADLINE_EXCEEDED, expires first.
+        let limit = match grpc.then(|| grpc_timeout(request.headers())).flatten() {
+            Some(asked) => asked.min(self.layer.limits.request_timeout),
+            None => self.layer.limits.request_timeout,
+        };
+        let deadline = tokio::time::sleep(limit);
+        let (request, arrived) = watch_body(request);
+        let answer = self.inner.call(request);
+        let body_timeout = self.layer.limits.body_timeout;
+        let held = Held::new(call, Some(slot));
         Box::pin(async move {
-            let answer = tokio::time::timeout(limit, call).await;
-            drop(permit);
-            answer.unwrap_or_else(|_| {
-                tracing::warn!(
-                    limit_ms = limit.as_millis(),
-                    "a call ran past the time limit and was stopped"
-                );
-                Ok(refusal(grpc, Error::TimedOut { limit }))
+            let late = async {
+                if tokio::time::timeout(body_timeout, arrived).await.is_ok() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                biased;
+                answer = answer => answer.map(|response| held.hold(response)),
+                () = late => Ok(refusal(grpc, Error::BodyTimedOut { limit: body_timeout })),
+                () = deadline => {
+                    tracing::warn!(limit_ms = limit.as_millis(), "a call ran past its time limit and was stopped");
+                    Ok(refusal(grpc, Error::TimedOut { limit }))
+                }
+            }
+        })
+    }
+}
+
+fn answered<F, E>(answer: F, held: Held) -> BoxFuture<Result<Response<Body>, E>>
+where
+    F: Future<Output = Result<Response<Body>, E>> + Send + 'static,
+{
+    Box::pin(async move { answer.await.map(|response| held.hold(response)) })
+}
+
+fn refused<E: Send + 'static>(answer: Response<Body>, call: Option<CallGuard>) -> BoxFuture<Result<Response<Body>, E>> {
+    Box::pin(std::future::ready(Ok(Held::new(call, None).hold(answer))))
+}
+
+/// `error` in the caller's protocol.
+fn refusal(grpc: bool, error: Error) -> Response<Body> {
+    if grpc {
+        grpc::to_status(error).into_http()
+    } else {
+        ApiError::from(error).into_response().map(Body::new)
+    }
+}
+
+fn refused_credentials(grpc: bool, refusal: Refusal) -> Response<Body> {
+    if grpc {
+        grpc::to_status(refusal.into()).into_http()
+    } else {
+        rest::refused(refusal).into_response().map(Body::new)
+    }
+}
+
+/// The `grpc-timeout` a gRPC caller asks for: at most eight digits and a unit
+/// (gRPC over HTTP/2, "Timeout"). One that does not parse is ignored, as
+/// tonic does.
+fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+/// The slots taken, in all and by tenant (`None`: calls that need no token).
+struct Slots {
+    total: usize,
+    per_tenant: usize,
+    taken: Mutex<Taken>,
+}
+
+#[derive(Default)]
+struct Taken {
+    total: usize,
+    by_tenant: HashMap<Option<Uuid>, usize>,
+}
+
+impl Slots {
+    fn take(self: &Arc<Self>, tenant: Option<Uuid>) -> Result<Slot, Error> {
+        let mut taken = self.taken.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if taken.total >= self.total {
+            return Err(Error::Overloaded);
+        }
+        let by_tenant = taken.by_tenant.entry(tenant).or_default();
+        if *by_tenant >= self.per_tenant {
+            return Err(Error::TenantBusy { calls: *by_tenant });
+        }
+        *by_tenant += 1;
+        taken.total += 1;
+        Ok(Slot {
+            slots: self.clone(),
+            tenant,
+        })
+    }
+}
+
+/// One call's slot, freed when dropped.
+struct Slot {
+    slots: Arc<Slots>,
+    tenant: Option<Uuid>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut taken = self.slots.taken.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        taken.total -= 1;
+        if let Some(count) = taken.by_tenant.get_mut(&self.tenant) {
+            *count -= 1;
+            if *count == 0 {
+                taken.by_tenant.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+/// The request with its body watched: the receiver resolves once the body has
+/// arrived whole (or is dropped unread).
+fn watch_body(request: Request<Body>) -> (Request<Body>, oneshot::Receiver<()>) {
+    let (sender, arrived) = oneshot::channel();
+    let request = request.map(|body| {
+        let sender = if body.is_end_stream() {
+            let _ = sender.send(());
+            None
+        } else {
+            Some(sender)
+        };
+        Body::new(Arriving { body, sender })
+    });
+    (request, arrived)
+}
+
+/// A request body that tells when it has arrived.
+struct Arriving {
+    body: Body,
+    sender: Option<oneshot::Sender<()>>,
+}
+
+impl HttpBody for Arriving {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        // Arrived: the last frame, or an end or error that no frame follows.
+        let arrived = polled.is_ready() && (self.body.is_end_stream() || !matches!(polled, Poll::Ready(Some(Ok(_)))));
+        if arrived && let Some(sender) = self.sender.take() {
+            let _ = sender.send(());
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// What an answer holds until it has been handed on: the call's slot and its
+/// place in its connection's count.
+struct Held {
+    call: Option<CallGuard>,
+    /// Freed when the answer has been handed on (or dropped).
+    _slot: Option<Slot>,
+}
+
+impl Held {
+    fn new(call: Option<CallGuard>, slot: Option<Slot>) -> Self {
+        Self { call, _slot: slot }
+    }
+
+    fn hold(self, response: Response<Body>) -> Response<Body> {
+        response.map(|body| {
+            Body::new(Handing {
+                body,
+                rest: Bytes::new(),
+                held: Some(self),
             })
         })
     }
 }
 
-/// `error` in the caller's protocol.
-fn refusal(grpc: bool, error: Error) -> Response<tonic::body::Body> {
-    if grpc {
-        grpc::to_status(error).into_http()
-    } else {
-        ApiError::from(error).into_response().map(tonic::body::Body::new)
+/// An answer's body, handed on in chunks of at most `CHUNK_BYTES`, holding
+/// what it holds until the last one is taken.
+struct Handing {
+    body: Body,
+    /// What is left of a frame larger than a chunk.
+    rest: Bytes,
+    held: Option<Held>,
+}
+
+impl Handing {
+    fn done(&self) -> bool {
+        self.rest.is_empty() && self.body.is_end_stream()
+    }
+
+    fn chunk(&mut self) -> Frame<Bytes> {
+        let size = self.rest.len().min(CHUNK_BYTES);
+        Frame::data(self.rest.split_to(size))
+    }
+}
+
+impl HttpBody for Handing {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Some(call) = this.held.as_mut().and_then(|held| held.call.as_mut()) {
+            call.asked();
+        }
+        let frame = if this.rest.is_empty() {
+            match std::task::ready!(Pin::new(&mut this.body).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        this.rest = data;
+                        Some(Ok(this.chunk()))
+                    }
+                    Err(trailers) => Some(Ok(trailers)),
+                },
+                other => other,
+            }
+        } else {
+            Some(Ok(this.chunk()))
+        };
+        match (&frame, this.done()) {
+            (Some(Ok(_)), false) => {
+                if let Some(call) = this.held.as_mut().and_then(|held| held.call.as_mut()) {
+                    call.handed_on();
+                }
+            }
+            _ => this.held = None,
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let mut hint = self.body.size_hint();
+        let rest = self.rest.len() as u64;
+        hint.set_lower(hint.lower() + rest);
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper + rest);
+        }
+        hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_as_the_protocol_writes_them() {
+        let parse = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("grpc-timeout", value.parse().unwrap());
+            grpc_timeout(&headers)
+        };
+        assert_eq!(parse("200m"), Some(Duration::from_millis(200)));
+        assert_eq!(parse("3S"), Some(Duration::from_secs(3)));
+        assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "m", "123456789m", "12x", "-1S", "1.5S"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_tenants_share_is_rounded_up_and_never_nothing() {
+        let share = |max_concurrent_calls, tenant_share_percent| {
+            Limits {
+                max_concurrent_calls,
+                tenant_share_percent,
+                ..Limits::default()
+            }
+            .calls_per_tenant()
+        };
+        assert_eq!(share(256, 25), 64);
+        assert_eq!(share(10, 25), 3);
+        assert_eq!(share(4, 1), 1);
+        assert_eq!(share(4, 100), 4);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::{fs, path::Path, time::Duration};
 
+use axum::http::{HeaderMap, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -162,13 +163,25 @@ impl Verifier {
         Ok(Self { key, validation })
     }
 
-    /// Verifies `authorization` metadata (`Bearer <jwt>`) into a principal.
-    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Error> {
-        let header = header.ok_or_else(|| unauthenticated("missing bearer token in the authorization metadata"))?;
-        // The scheme is case-insensitive (RFC 7235).
-        match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => self.verify(token.trim()),
-            _ => Err(unauthenticated("the authorization metadata must be `Bearer <token>`")),
+    /// The caller of a request, from its one `authorization` header (gRPC
+    /// metadata is headers too): `Bearer <jwt>`, the scheme case-insensitive
+    /// (RFC 7235). Only the headers are read, so a refused call costs nothing.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        let mut values = headers.get_all(AUTHORIZATION).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Err(Refusal::NoToken),
+            (Some(_), Some(_)) => return Err(Refusal::SeveralTokens),
+            (Some(value), None) => value,
+        };
+        let presented = |why: &str| Refusal::BadToken(unauthenticated(why));
+        let value = value
+            .to_str()
+            .map_err(|_| presented("the authorization metadata must be `Bearer <token>`"))?;
+        match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                self.verify(token.trim()).map_err(Refusal::BadToken)
+            }
+            _ => Err(presented("the authorization metadata must be `Bearer <token>`")),
         }
     }
 
@@ -223,13 +236,24 @@ fn refuse_critical_extensions(token: &str) -> Result<(), Error> {
     }
 }
 
-/// The one `authorization` value of a call, from all it carries: a call with
-/// several is refused rather than served by the first.
-pub fn only_authorization<'a>(mut values: impl Iterator<Item = &'a str>) -> Result<Option<&'a str>, Error> {
-    let first = values.next();
-    match values.next() {
-        Some(_) => Err(unauthenticated("send one authorization header, not several")),
-        None => Ok(first),
+/// Why a call was refused before it was admitted: each transport answers the
+/// three differently (REST names the header at fault, or the token).
+#[derive(Debug)]
+pub enum Refusal {
+    NoToken,
+    /// Several `authorization` values: refused rather than served by the first.
+    SeveralTokens,
+    /// A token was presented and does not verify.
+    BadToken(Error),
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NoToken => unauthenticated("missing bearer token in the authorization metadata"),
+            Refusal::SeveralTokens => unauthenticated("send one authorization header, not several"),
+            Refusal::BadToken(error) => error,
+        }
     }
 }
 

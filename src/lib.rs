@@ -10,6 +10,7 @@ pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
+mod conn;
 pub mod demo;
 pub mod domain;
 #[cfg(any(test, feature = "fuzz"))]
@@ -23,5 +24,6 @@ pub mod store;
 
 pub use admission::Limits;
 pub use config::{AuthConfig, AuthKey, Config};
+pub use conn::ConnectionLimits;
 pub use server::{App, build, serve};
 pub use service::RateLimit;

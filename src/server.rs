@@ -7,14 +7,13 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::watch};
-use tonic::transport::server::TcpIncoming;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     Limits, admission,
     auth::Verifier,
     config::{AuthKey, Config},
-    demo, grpc, pb, rest,
+    conn, demo, grpc, pb, rest,
     service::Service,
     store::Store,
 };
@@ -23,6 +22,16 @@ use crate::{
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest request message or REST body accepted (tonic's default, stated here on purpose).
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// HTTP/2 streams one connection may have open at once (`SETTINGS_MAX_CONCURRENT_STREAMS`,
+/// the least RFC 9113 §6.5.2 recommends); a peer that opens more has them refused.
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+/// The largest header list a request may send (`SETTINGS_MAX_HEADER_LIST_SIZE`):
+/// room for any bearer token, little for anything else.
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// How often an HTTP/2 connection is pinged, and how long the peer has to answer
+/// before it is taken for dead and the connection closed.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A started application: connected, migrated, ready to serve.
 pub struct App {
     pub service: Service,
@@ -150,11 +159,15 @@ pub async fn serve(
     });
 
     tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
-    let api = grpc::Api::new(app.service.clone(), app.verifier.clone());
+    let api = grpc::Api::new(app.service.clone());
     let mut stopping = stop_rx.clone();
-    let rest = rest::router(app.service.clone(), app.verifier.clone(), MAX_MESSAGE_BYTES);
+    let rest = rest::router(app.service.clone(), MAX_MESSAGE_BYTES);
     let server = tonic::transport::Server::builder()
-        .layer(admission::AdmissionLayer::new(app.limits))
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .layer(admission::AdmissionLayer::new(app.limits, app.verifier.clone()))
         // HTTP/1.1 for the REST gateway, which shares the port (routed by path).
         .accept_http1(true)
         .add_routes(rest.into())
@@ -163,9 +176,7 @@ pub async fn serve(
         .add_service(reflection().build_v1alpha()?)
         .add_service(IncidentServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .add_service(ReferenceDataServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        // Nagle's algorithm would hold small answers back until the client's
-        // delayed ACK, adding up to 40 ms to a call: off, as tonic's own bind does.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
+        .serve_with_incoming_shutdown(conn::incoming(listener, app.limits.connections), async move {
             let _ = stopping.wait_for(|stop| *stop).await;
         });
     let mut grace = stop_rx;

@@ -10,7 +10,7 @@ use std::{
 
 use clap::Args;
 
-use crate::admission;
+use crate::{admission, conn};
 
 /// Where the data lives and how callers are authenticated; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -74,6 +74,37 @@ pub struct Serve {
         default_value_t = admission::DEFAULT_MAX_CONCURRENT_CALLS
     )]
     pub max_concurrent_calls: NonZeroUsize,
+    /// The percentage of those calls one tenant may make at once (at least
+    /// one call); more are refused at once with RESOURCE_EXHAUSTED (REST: 429).
+    #[arg(
+        long,
+        env = "INCIDENTD_TENANT_SHARE",
+        value_name = "PERCENT",
+        default_value_t = admission::DEFAULT_TENANT_SHARE_PERCENT,
+        value_parser = clap::value_parser!(u8).range(1..=100)
+    )]
+    pub tenant_share: u8,
+    /// The longest a request's body may take to arrive; a later one ends the
+    /// call with DEADLINE_EXCEEDED (REST: 408), its slot freed.
+    #[arg(long, env = "INCIDENTD_BODY_TIMEOUT", value_name = "DURATION", default_value_t = admission::DEFAULT_BODY_TIMEOUT.into())]
+    pub body_timeout: humantime::Duration,
+    /// Connections open at once; more are closed as they are accepted.
+    #[arg(
+        long,
+        env = "INCIDENTD_MAX_CONNECTIONS",
+        value_name = "CONNECTIONS",
+        default_value_t = conn::DEFAULT_MAX_CONNECTIONS
+    )]
+    pub max_connections: NonZeroUsize,
+    /// How long a connection may carry no call (or send nothing at all) before
+    /// it is closed.
+    #[arg(long, env = "INCIDENTD_IDLE_TIMEOUT", value_name = "DURATION", default_value_t = conn::DEFAULT_IDLE_TIMEOUT.into())]
+    pub idle_timeout: humantime::Duration,
+    /// How long a peer may go without taking what it is sent (a write that
+    /// makes no progress, a flow-control window left shut) before its
+    /// connection is closed.
+    #[arg(long, env = "INCIDENTD_WRITE_TIMEOUT", value_name = "DURATION", default_value_t = conn::DEFAULT_WRITE_TIMEOUT.into())]
+    pub write_timeout: humantime::Duration,
     /// The longest a call may run before it is stopped with DEADLINE_EXCEEDED
     /// (REST: 504). A gRPC caller's shorter grpc-timeout applies as well.
     #[arg(long, env = "INCIDENTD_REQUEST_TIMEOUT", value_name = "DURATION", default_value_t = admission::DEFAULT_REQUEST_TIMEOUT.into())]
@@ -96,8 +127,15 @@ impl Serve {
             }),
             limits: crate::Limits {
                 max_concurrent_calls: self.max_concurrent_calls.get(),
+                tenant_share_percent: self.tenant_share,
                 request_timeout: self.request_timeout.into(),
+                body_timeout: self.body_timeout.into(),
                 shutdown_grace: self.shutdown_grace.into(),
+                connections: crate::ConnectionLimits {
+                    max_connections: self.max_connections.get(),
+                    idle_timeout: self.idle_timeout.into(),
+                    write_timeout: self.write_timeout.into(),
+                },
             },
             ..self.common.to_config()
         }

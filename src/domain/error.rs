@@ -110,10 +110,22 @@ pub enum Error {
     /// rather than queued, before anything was done.
     #[error("the server is serving as many calls as it takes at once; retry shortly")]
     Overloaded,
+    /// The caller's tenant already makes its share of the server's calls at
+    /// once: refused at once, before anything was done, so that one tenant
+    /// cannot take the server from the others.
+    #[error("this tenant is already making {calls} calls at once, its share of the server; retry shortly")]
+    TenantBusy { calls: usize },
+    /// The request's body did not arrive in time; nothing was done.
+    #[error("the request's body did not arrive within {} ms; nothing was done", .limit.as_millis())]
+    BodyTimedOut { limit: std::time::Duration },
+    /// Bytes that are not a request of the call's type (a gRPC message that
+    /// does not decode); nothing was done.
+    #[error("the request is malformed: {0}")]
+    Malformed(String),
     /// The call ran past the server's time limit and was stopped. A write may
     /// have committed just before: a retry with the same request id is safe.
     #[error(
-        "the call did not finish within the server's limit of {} ms and was stopped; \
+        "the call did not finish within its time limit of {} ms and was stopped; \
          a write may or may not have been applied: retry it with the same requestId",
         .limit.as_millis()
     )]
@@ -141,6 +153,9 @@ impl Error {
             Error::MissingScope { .. } => "MISSING_SCOPE",
             Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Overloaded => "OVERLOADED",
+            Error::TenantBusy { .. } => "TOO_MANY_CONCURRENT_CALLS",
+            Error::BodyTimedOut { .. } => "BODY_TIMEOUT",
+            Error::Malformed(_) => "MALFORMED_REQUEST",
             Error::TimedOut { .. } => "DEADLINE_EXCEEDED",
             Error::Unavailable => "DATABASE_UNAVAILABLE",
             Error::Internal => "INTERNAL",

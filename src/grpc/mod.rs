@@ -1,18 +1,14 @@
-//! The gRPC transport: verify the token, translate the request, call the use
-//! case, translate the answer or the error. No rule lives here.
+//! The gRPC transport: take the caller the admission layer verified, translate
+//! the request, call the use case, translate the answer or the error. No rule
+//! lives here.
 
+pub mod codec;
 pub(crate) mod convert;
 mod status;
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 
-use crate::{
-    auth::{Principal, Verifier, only_authorization},
-    pb,
-    service::Service,
-};
+use crate::{auth::Principal, pb, service::Service};
 pub use status::to_status;
 
 /// Whether a request is a gRPC call (by its content type), to be answered as one.
@@ -23,22 +19,20 @@ pub fn is_grpc_call(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
-/// What both gRPC services need: the use cases and the token verifier.
+/// What both gRPC services need: the use cases.
 #[derive(Clone)]
 pub struct Api {
     service: Service,
-    verifier: Arc<Verifier>,
 }
 
 impl Api {
-    pub fn new(service: Service, verifier: Arc<Verifier>) -> Self {
-        Self { service, verifier }
+    pub fn new(service: Service) -> Self {
+        Self { service }
     }
 
+    /// The caller, verified from the call's headers before it was admitted.
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        let values = request.metadata().get_all("authorization").iter();
-        let header = only_authorization(values.map(|v| v.to_str().unwrap_or_default())).map_err(to_status)?;
-        self.verifier.verify_header(header).map_err(to_status)
+        crate::admission::caller(request.extensions()).map_err(to_status)
     }
 }
 

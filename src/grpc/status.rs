@@ -51,7 +51,13 @@ pub fn to_status(error: Error) -> Status {
             details.set_retry_info(Some(retry_after));
             (Code::ResourceExhausted, message)
         }
-        Error::TimedOut { .. } => (Code::DeadlineExceeded, message),
+        Error::TimedOut { .. } | Error::BodyTimedOut { .. } => (Code::DeadlineExceeded, message),
+        Error::Malformed(_) => (Code::InvalidArgument, message),
+        // A quota of the caller's own: RESOURCE_EXHAUSTED, as for its rate.
+        Error::TenantBusy { .. } => {
+            details.set_retry_info(Some(RETRY_SHORTLY));
+            (Code::ResourceExhausted, message)
+        }
         // Nothing was done: safe to retry, as retry policies do for UNAVAILABLE.
         Error::Overloaded | Error::Unavailable => {
             details.set_retry_info(Some(RETRY_SHORTLY));

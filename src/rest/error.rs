@@ -97,7 +97,11 @@ impl ApiError {
                 .with_header(header::RETRY_AFTER, retry_after_seconds(retry_after).to_string()),
             Error::Overloaded | Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
                 .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string()),
+            Error::TenantBusy { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
+                .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string()),
             Error::TimedOut { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, reason, message),
+            Error::BodyTimedOut { .. } => Self::new(StatusCode::REQUEST_TIMEOUT, reason, message),
+            Error::Malformed(_) => Self::new(StatusCode::BAD_REQUEST, reason, message),
             Error::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, reason, message),
         }
     }
@@ -238,6 +242,14 @@ mod tests {
             ),
             (Error::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             (Error::Overloaded, StatusCode::SERVICE_UNAVAILABLE),
+            (Error::TenantBusy { calls: 4 }, StatusCode::TOO_MANY_REQUESTS),
+            (
+                Error::BodyTimedOut {
+                    limit: std::time::Duration::from_secs(5),
+                },
+                StatusCode::REQUEST_TIMEOUT,
+            ),
+            (Error::Malformed("bad".into()), StatusCode::BAD_REQUEST),
             (
                 Error::TimedOut {
                     limit: std::time::Duration::from_secs(1),

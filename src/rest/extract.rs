@@ -10,32 +10,34 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use super::{
-    Rest,
     dto::KnownKeys,
     error::{ApiError, rest_path},
 };
 use crate::{
-    auth::{Principal, only_authorization},
-    domain::FieldPath,
+    auth::{Principal, Refusal},
+    domain::{Error, FieldPath},
 };
 
-/// The verified caller.
+/// The caller, verified from the request's headers before it was admitted.
 pub struct Caller(pub Principal);
 
-impl FromRequestParts<Rest> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, rest: &Rest) -> Result<Self, Self::Rejection> {
-        let values = parts.headers.get_all(header::AUTHORIZATION).iter();
-        let header = only_authorization(values.map(|v| v.to_str().unwrap_or_default()))
-            .map_err(|e| ApiError::invalid("Authorization", e.to_string()))?;
-        rest.verifier
-            .verify_header(header)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        crate::admission::caller(&parts.extensions)
             .map(Caller)
-            .map_err(|error| match header {
-                Some(_) => ApiError::invalid_token(error),
-                None => ApiError::from(error),
-            })
+            .map_err(ApiError::from)
+    }
+}
+
+/// The answer to a call refused for its credentials: RFC 6750 names the
+/// token's error only when one was presented; several are a bad header.
+pub fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NoToken => ApiError::from(Error::from(refusal)),
+        Refusal::SeveralTokens => ApiError::invalid("Authorization", Error::from(refusal).to_string()),
+        Refusal::BadToken(error) => ApiError::invalid_token(error),
     }
 }
 
@@ -97,14 +99,20 @@ async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
             "the body must be JSON, sent with Content-Type: application/json",
         ));
     }
+    // The rejection's own text would show hyper's error (`hyper::Error(Body, …)`):
+    // the caller is told what happened, in words of its own request.
     Bytes::from_request(request, state).await.map_err(|rejection| {
         let status = rejection.status();
-        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "BODY_TOO_LARGE"
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "BODY_TOO_LARGE", "the body is larger than the server accepts")
         } else {
-            "UNREADABLE_BODY"
-        };
-        ApiError::new(status, reason, rejection.body_text())
+            tracing::debug!(error = %rejection.body_text(), "a request body could not be read");
+            ApiError::new(
+                status,
+                "UNREADABLE_BODY",
+                "the body could not be read: it was cut short or is not valid HTTP framing",
+            )
+        }
     })
 }
 

@@ -9,8 +9,6 @@ pub(crate) mod extract;
 mod incidents;
 mod reference;
 
-use std::sync::Arc;
-
 use axum::{
     Json, Router,
     body::Bytes,
@@ -27,9 +25,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use self::incidents::merge_patch;
-pub use self::{dto::ErrorBody, error::ApiError};
+pub use self::{dto::ErrorBody, error::ApiError, extract::refused};
 use self::{dto::*, incidents::*, reference::*};
-use crate::auth::Verifier;
 use crate::service::Service;
 
 /// Where the API lives, as in the original.
@@ -39,11 +36,10 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
 
-/// What every handler needs: the use cases and the token verifier.
+/// What every handler needs: the use cases.
 #[derive(Clone)]
 pub struct Rest {
     service: Service,
-    verifier: Arc<Verifier>,
 }
 
 #[derive(OpenApi)]
@@ -125,8 +121,8 @@ enum BodyRefusals {
 
 /// The router of the gateway and of its OpenAPI document; bodies larger than
 /// `max_body` bytes are refused with 413.
-pub fn router(service: Service, verifier: Arc<Verifier>, max_body: usize) -> Router {
-    let (router, api) = routes().with_state(Rest { service, verifier }).split_for_parts();
+pub fn router(service: Service, max_body: usize) -> Router {
+    let (router, api) = routes().with_state(Rest { service }).split_for_parts();
     // Written once; every request gets the same bytes.
     let document = Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serializes"));
     router

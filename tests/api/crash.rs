@@ -348,7 +348,13 @@ async fn a_flood_far_over_the_limit_is_answered_call_by_call_in_bounded_memory()
     const CONNECTIONS: usize = 20;
     let db = TestDb::new().await;
     let address = free_address();
-    let server = start(&db, address, &["--max-concurrent-calls", &LIMIT.to_string()]).await;
+    // One tenant floods, allowed every slot (the tenants' shares are tested apart).
+    let server = start(
+        &db,
+        address,
+        &["--max-concurrent-calls", &LIMIT.to_string(), "--tenant-share", "100"],
+    )
+    .await;
     let mut app = connect_to(address, db).await;
     let seed = app.seed().await;
     let id = app.create(seed.minimal("Flooded")).await.expect("create").id;
@@ -415,5 +421,117 @@ async fn a_flood_far_over_the_limit_is_answered_call_by_call_in_bounded_memory()
     assert!(
         peak < before + 64 * 1024,
         "the flood grew the server from {before} KiB to {peak} KiB"
+    );
+}
+
+/// A search for the largest page over HTTP/1.1 from a socket that never reads
+/// (and offers a small receive buffer): the server is left holding the answer.
+async fn unread_search(address: SocketAddr, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut stream = socket.connect(address).await.expect("connect");
+    let request = format!(
+        "POST /api/incident/v1/incidents/search?size=2000 HTTP/1.1\r\nhost: incidentd\r\nconnection: close\r\n\
+         authorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}"
+    );
+    stream.write_all(request.as_bytes()).await.expect("request");
+    stream
+}
+
+#[tokio::test]
+async fn readers_that_do_not_read_the_largest_page_hold_bounded_memory_and_are_cut_off() {
+    const READERS: usize = 10;
+    const INCIDENTS: usize = 2_000;
+    let db = TestDb::new().await;
+    let address = free_address();
+    // Time enough for ten pages to be made at once by a debug build.
+    let server = start(&db, address, &["--write-timeout", "2s", "--request-timeout", "60s"]).await;
+    let mut app = connect_to(address, db).await;
+    let seed = app.seed().await;
+    let description = "d".repeat(5_000);
+    let token = app.token("INCIDENT INCIDENT_ADMIN");
+    let mut creates = JoinSet::new();
+    for n in 0..INCIDENTS {
+        let mut client = app.incidents.clone();
+        let mut body = seed.minimal(&format!("Page filler {n}"));
+        body.description = Some(description.clone());
+        let request = authorized(
+            &token,
+            pb::CreateIncidentRequest {
+                incident: Some(body),
+                ..Default::default()
+            },
+        );
+        creates.spawn(async move { client.create_incident(request).await });
+        if creates.len() >= 16 {
+            creates
+                .join_next()
+                .await
+                .expect("a create")
+                .expect("task")
+                .expect("created");
+        }
+    }
+    while let Some(create) = creates.join_next().await {
+        create.expect("task").expect("created");
+    }
+    // The page as a reader that reads gets it, once, to know its size.
+    let made = tokio::time::Instant::now();
+    let page = reqwest::Client::new()
+        .post(format!("http://{address}/api/incident/v1/incidents/search?size=2000"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("search")
+        .bytes()
+        .await
+        .expect("the page");
+    let made_in = made.elapsed();
+    let before = memory_kib(&server, "VmRSS:");
+
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        readers.push(unread_search(address, &token).await);
+    }
+    // Long enough for every page to be made (on two cores) and then given
+    // up on at the write timeout.
+    tokio::time::sleep(made_in * READERS as u32 + Duration::from_secs(4)).await;
+    let peak = memory_kib(&server, "VmHWM:");
+    let after = memory_kib(&server, "VmRSS:");
+    for mut reader in readers {
+        use tokio::io::AsyncReadExt;
+        let mut received = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut received))
+            .await
+            .expect("the connection is closed");
+        assert!(
+            received.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&received[..received.len().min(200)])
+        );
+        assert!(
+            read.is_err() || received.len() < page.len(),
+            "a reader got the whole page of {} bytes",
+            page.len()
+        );
+    }
+    let id = app.create(seed.minimal("Still serving")).await.expect("served").id;
+    app.get(&id).await.expect("served");
+    let page_kib = page.len() as u64 / 1024;
+    println!(
+        "slow readers: {READERS} HTTP/1.1 readers of a {page_kib} KiB page (size=2000) that never read: server RSS \
+         {} MiB before, peak {} MiB, {} MiB after they were cut off at the write timeout",
+        before / 1024,
+        peak / 1024,
+        after / 1024
+    );
+    // Each reader costs its own answer while it is made (the page's rows,
+    // their view and the JSON: about twice the page, measured) and then the
+    // JSON until it is cut off; nothing more piles up.
+    assert!(
+        peak < before + READERS as u64 * 4 * page_kib,
+        "{READERS} readers of a {page_kib} KiB page grew the server from {before} KiB to {peak} KiB"
     );
 }

@@ -167,6 +167,8 @@ pub struct TestApp {
     pub reference: ReferenceDataServiceClient<Channel>,
     /// The connection to the server, for other clients (health, reflection).
     pub channel: Channel,
+    /// Where the server listens.
+    pub address: std::net::SocketAddr,
     /// `http://<address>`: where the REST gateway answers too.
     pub base_url: String,
     pub db: TestDb,
@@ -236,6 +238,7 @@ pub async fn connect_to(address: std::net::SocketAddr, db: TestDb) -> TestApp {
         incidents: IncidentServiceClient::new(channel.clone()),
         reference: ReferenceDataServiceClient::new(channel.clone()),
         channel,
+        address,
         base_url: format!("http://{address}"),
         db,
         stop: None,

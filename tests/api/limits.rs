@@ -1,6 +1,7 @@
 //! What the server takes on. Calls over the concurrency limit are refused at
 //! once and every call is answered; a call past the time limit (the server's,
-//! or the caller's shorter `grpc-timeout`) is stopped and writes nothing.
+//! or the caller's shorter `grpc-timeout`) is stopped with DEADLINE_EXCEEDED
+//! and writes nothing.
 //! Per-tenant rate limiting is off unless configured; when set, a tenant's
 //! calls over its rate are refused at once with the time to wait, on gRPC and
 //! REST alike, and one tenant's calls do not use up another's.
@@ -15,6 +16,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
+use crate::admission::{connect, frame, grpc_call, status_of};
 use crate::helpers::{TestApp, TestDb, config_for, reason, rename, shared_secret, spawn_app, spawn_configured};
 
 /// A server with `limits` and one incident, whose id is returned.
@@ -50,8 +52,10 @@ async fn rest_rename(app: &TestApp, id: &str, name: &str) -> (reqwest::StatusCod
 async fn calls_over_the_concurrency_limit_are_refused_at_once_and_every_call_is_answered() {
     const LIMIT: usize = 4;
     const CALLS: usize = 300;
+    // One tenant, allowed every slot: the tenants' shares are tested below.
     let (mut app, id) = limited_app(Limits {
         max_concurrent_calls: LIMIT,
+        tenant_share_percent: 100,
         request_timeout: Duration::from_secs(60),
         ..Limits::default()
     })
@@ -139,16 +143,30 @@ async fn a_call_past_the_servers_time_limit_is_stopped_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_callers_grpc_timeout_is_honoured_and_the_call_writes_nothing() {
+async fn a_callers_grpc_timeout_is_answered_deadline_exceeded_and_the_call_writes_nothing() {
     let (mut app, id) = limited_app(Limits::default()).await;
     let before = app.get(&id).await.expect("get");
     let lock = app.db.hold_writes().await;
-    let mut request = app.admin(rename(&id, "Too late"));
-    request.set_timeout(Duration::from_millis(200));
-    let status = app.incidents.update_incident(request).await.unwrap_err();
-    // tonic's server answers an expired grpc-timeout with CANCELLED
-    // ("Timeout expired"); the call is dropped there, transaction and all.
-    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+    // A raw HTTP/2 call: tonic's client would give up at its own deadline
+    // (CANCELLED) before the server's answer arrives.
+    let (client, _) = connect(app.address, None).await;
+    let mut call = grpc_call(app.address, "UpdateIncident", Some(&app.token("INCIDENT")));
+    call.headers_mut()
+        .insert("grpc-timeout", "200m".parse().expect("header"));
+    let (answer, mut body) = client
+        .ready()
+        .await
+        .expect("ready")
+        .send_request(call, false)
+        .expect("stream");
+    body.send_data(frame(&prost::Message::encode_to_vec(&rename(&id, "Too late"))), true)
+        .expect("body");
+    let status = status_of(answer).await;
+    // The server's deadline answers before tonic's own grpc-timeout timer,
+    // which would say CANCELLED; the call is dropped, transaction and all.
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(reason(&status), "DEADLINE_EXCEEDED");
+    assert!(status.message().contains("200 ms"), "{}", status.message());
     lock.release().await;
     let after = app.get(&id).await.expect("get");
     assert_eq!((after.revision, &after.name), (before.revision, &before.name));

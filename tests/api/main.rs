@@ -1,6 +1,7 @@
 //! Black-box tests of the gRPC API: a real server on a real socket, a fresh
 //! database per test (SQLite, or PostgreSQL with INCIDENTD_TEST_POSTGRES_URL).
 
+mod admission;
 mod auth;
 mod crash;
 mod helpers;

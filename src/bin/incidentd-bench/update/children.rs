@@ -33,6 +33,7 @@ pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
         // The bench's clients are few; nothing of theirs is to be shed.
         limits: Limits {
             max_concurrent_calls: 4096,
+            tenant_share_percent: 100,
             ..Limits::default()
         },
     };
