@@ -89,8 +89,9 @@ enum Refusals {
     /// The token lacks the scope the call needs.
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// The tenant is over its rate of calls (when one is configured); retry after
-    /// `Retry-After` seconds.
+    /// The tenant is over its rate of calls (`RATE_LIMITED`, when one is
+    /// configured), or already makes its share of the server's calls at once
+    /// (`TOO_MANY_CONCURRENT_CALLS`); retry after `Retry-After` seconds.
     #[response(status = 429)]
     TooManyRequests(ErrorBody),
     /// The database is unavailable (`DATABASE_UNAVAILABLE`), or the server is
@@ -111,6 +112,9 @@ enum Refusals {
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 enum BodyRefusals {
+    /// The body did not arrive within the server's body timeout (`BODY_TIMEOUT`).
+    #[response(status = 408)]
+    BodyTimeout(ErrorBody),
     /// The body is larger than the limit.
     #[response(status = 413)]
     TooLarge(ErrorBody),

@@ -535,3 +535,37 @@ async fn readers_that_do_not_read_the_largest_page_hold_bounded_memory_and_are_c
         "{READERS} readers of a {page_kib} KiB page grew the server from {before} KiB to {peak} KiB"
     );
 }
+
+#[tokio::test]
+async fn large_bodies_without_a_token_cost_the_server_process_nothing() {
+    use crate::admission::{connect, frame, grpc_call, status_of};
+    const CALLS: usize = 64;
+    let db = TestDb::new().await;
+    let address = free_address();
+    let server = start(&db, address, &[]).await;
+    let before = memory_kib(&server, "VmRSS:");
+    let body = frame(&vec![b'x'; 4 * 1024 * 1024 - 5]);
+    let (client, _) = connect(address, None).await;
+    let mut refused = 0;
+    for _ in 0..CALLS {
+        let mut ready = client.clone().ready().await.expect("ready");
+        let (answer, mut stream) = ready
+            .send_request(grpc_call(address, "CreateIncident", None), false)
+            .expect("stream");
+        // The body goes out as the window allows; the refusal comes first.
+        let _ = stream.send_data(body.clone(), true);
+        let status = status_of(answer).await;
+        assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+        refused += 1;
+    }
+    let peak = memory_kib(&server, "VmHWM:");
+    println!(
+        "unauthenticated: {refused} calls of 4 MiB without a token refused; server RSS {} MiB before, peak {} MiB",
+        before / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak < before + 16 * 1024,
+        "{CALLS} refused 4 MiB calls grew the server from {before} KiB to {peak} KiB"
+    );
+}
