@@ -53,6 +53,21 @@ vocabulary!(
     /// Whether a recipient (the authority, the individuals) must be notified.
     NotifyState { NotificationRequired, NotificationNotRequired, NeedsMoreInfo }
 );
+vocabulary!(
+    /// Who a notification rule says must be told: the supervisory authority
+    /// (or attorney general), or the affected individuals.
+    Recipient { Authority, Individuals }
+);
+vocabulary!(
+    /// The moment a law counts its window from. The incident records
+    /// `dateDiscovered` only, which stands in for each of them.
+    ClockStart { Awareness, Discovery, Determination, Assessment }
+);
+vocabulary!(
+    /// The unit of a notification window; `None` for "without undue delay" or
+    /// "as soon as feasible", which give no fixed deadline.
+    WindowUnit { Hours, CalendarDays, BusinessDays, None }
+);
 
 /// Parses an optional vocabulary name from a request: absent means `default`,
 /// and only the names in `accepted` are allowed.

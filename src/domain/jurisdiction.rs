@@ -140,6 +140,21 @@ pub mod by_ids {
     }
 }
 
+/// A list's optional `countryCode` filter: empty is none, anything else must
+/// be an alpha-3 country code.
+pub fn country_filter(code: Option<&str>) -> Result<Option<&str>, super::Error> {
+    match code.filter(|c| !c.is_empty()) {
+        Some(code) if !is_country(code) => Err(super::Error::invalid(
+            "countryCode",
+            format!(
+                "must be an ISO 3166 alpha-3 country code, got {}",
+                super::text::shorten(code)
+            ),
+        )),
+        code => Ok(code),
+    }
+}
+
 /// Whether `code` is an alpha-3 country code of the catalogue (any case).
 pub fn is_country(code: &str) -> bool {
     rust_iso3166::from_alpha3(&code.to_ascii_uppercase()).is_some()

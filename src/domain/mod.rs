@@ -8,6 +8,7 @@ pub mod incident;
 pub mod input;
 pub mod inventory;
 pub mod jurisdiction;
+pub mod notification;
 pub mod path;
 pub mod reference;
 pub mod request;

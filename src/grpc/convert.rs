@@ -14,6 +14,7 @@ use crate::{
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
+        notification::Rule,
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
@@ -672,6 +673,36 @@ impl From<Jurisdiction> for pb::Jurisdiction {
             state_province_code: j.state_province_code.map(str::to_owned),
             state_province_name: j.state_province_name.map(str::to_owned),
             region_name: j.region_name.to_owned(),
+        }
+    }
+}
+
+impl From<&Rule> for pb::NotificationRule {
+    fn from(rule: &Rule) -> Self {
+        pb::NotificationRule {
+            rule_id: rule.id.clone(),
+            covers: rule.covers.clone(),
+            places: rule
+                .places
+                .iter()
+                .map(|place| pb::NotificationRulePlace {
+                    country_code: place.country_code.to_owned(),
+                    state_province_code: place.state_province_code.map(str::to_owned),
+                })
+                .collect(),
+            recipient: vocabulary(rule.recipient.as_str(), pb::recipient::Value::from_str_name),
+            window: Some(pb::NotificationWindow {
+                unit: vocabulary(rule.window.unit.as_str(), pb::window_unit::Value::from_str_name),
+                amount: i32::try_from(rule.window.amount).unwrap_or(i32::MAX),
+            }),
+            clock_start: vocabulary(rule.clock_start.as_str(), pb::clock_start::Value::from_str_name),
+            clock_start_assumed: rule.clock_start_assumed(),
+            min_affected_individuals: rule.min_affected.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            effective_date: rule.effective.to_string(),
+            citation: rule.citation.clone(),
+            source_url: rule.source_url.clone(),
+            condition: rule.condition.clone(),
+            note: rule.note.clone(),
         }
     }
 }

@@ -190,4 +190,20 @@ impl pb::reference_data_service_server::ReferenceDataService for Api {
             jurisdictions: all(jurisdictions),
         }))
     }
+
+    async fn list_notification_rules(
+        &self,
+        request: Request<pb::ListNotificationRulesRequest>,
+    ) -> Answer<pb::ListNotificationRulesResponse> {
+        let principal = self.principal(&request)?;
+        let pb::ListNotificationRulesRequest { country_code } = request.into_inner();
+        let (version, rules) = self
+            .service
+            .list_notification_rules(&principal, country_code.as_deref())
+            .map_err(to_status)?;
+        Ok(Response::new(pb::ListNotificationRulesResponse {
+            catalogue_version: version.to_owned(),
+            rules: all(rules),
+        }))
+    }
 }

@@ -150,6 +150,7 @@ fn routes() -> OpenApiRouter<Rest> {
         .routes(routes!(list_attributes, create_attribute))
         .routes(routes!(list_assignees, create_assignee))
         .routes(routes!(list_jurisdictions))
+        .routes(routes!(list_notification_rules))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
 }

@@ -207,3 +207,26 @@ pub(super) async fn list_jurisdictions(
         .list_jurisdictions(&caller, params.country_code.as_deref())?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
+
+/// The breach-notification rules the service knows, each with its citation and
+/// source; a jurisdiction no rule covers has none. The same for every tenant.
+#[utoipa::path(
+    get,
+    path = "/api/incident/v1/reference/notification-rules",
+    tag = "reference data",
+    params(JurisdictionParams),
+    responses((status = 200, description = "The rules, or those covering one country", body = NotificationRules), Refusals)
+)]
+pub(super) async fn list_notification_rules(
+    State(rest): State<Rest>,
+    Caller(caller): Caller,
+    Query(params): Query<JurisdictionParams>,
+) -> Result<Json<NotificationRules>, ApiError> {
+    let (version, rules) = rest
+        .service
+        .list_notification_rules(&caller, params.country_code.as_deref())?;
+    Ok(Json(NotificationRules {
+        catalogue_version: version.to_owned(),
+        rules: rules.into_iter().map(Into::into).collect(),
+    }))
+}

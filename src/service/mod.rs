@@ -23,13 +23,14 @@ use crate::{
     domain::{
         Error, Violations,
         jurisdiction::{self, Jurisdiction},
+        notification,
         reference::{
             Assignee, Attribute, IncidentType, NewAssignee, NewAttribute, NewIncidentType, NewOrganization,
             Organization,
         },
         revision::{RevisionList, RevisionPage},
         search::{Search, SearchFields, SearchPage},
-        text::{parse_uuid, shorten},
+        text::parse_uuid,
     },
     store::Store,
 };
@@ -198,12 +199,18 @@ impl Service {
         country_code: Option<&str>,
     ) -> Result<Vec<Jurisdiction>, Error> {
         self.admit(principal, allow::READ_REFERENCE)?;
-        match country_code.filter(|c| !c.is_empty()) {
-            Some(code) if !jurisdiction::is_country(code) => Err(Error::invalid(
-                "countryCode",
-                format!("must be an ISO 3166 alpha-3 country code, got {}", shorten(code)),
-            )),
-            code => Ok(jurisdiction::list(code)),
-        }
+        Ok(jurisdiction::list(jurisdiction::country_filter(country_code)?))
+    }
+
+    /// The notification rules the service knows, or those covering one country.
+    pub fn list_notification_rules(
+        &self,
+        principal: &Principal,
+        country_code: Option<&str>,
+    ) -> Result<(&'static str, Vec<&'static notification::Rule>), Error> {
+        self.admit(principal, allow::READ_REFERENCE)?;
+        let catalogue = notification::catalogue();
+        let country_code = jurisdiction::country_filter(country_code)?;
+        Ok((&catalogue.version, catalogue.list(country_code)))
     }
 }

@@ -169,6 +169,13 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
                 .await,
         ),
     ));
+    out.push((
+        "ListNotificationRules",
+        code(
+            r.list_notification_rules(req(app, token, pb::ListNotificationRulesRequest { country_code: None }))
+                .await,
+        ),
+    ));
     out
 }
 
@@ -260,38 +267,38 @@ async fn each_rpc_needs_its_scope() {
     let (mut app, id) = app_with_incident().await;
     use Code::{Ok as Allowed, PermissionDenied as Denied};
     // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
-    //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions])
-    let matrix: [(&str, [Code; 14]); 6] = [
+    //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules])
+    let matrix: [(&str, [Code; 15]); 6] = [
         (
             "INCIDENT",
             [
                 Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed,
+                Allowed, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_READ",
             [
                 Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed,
+                Allowed, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
                 Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed,
+                Allowed, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
                 Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed, Allowed,
+                Allowed, Allowed, Allowed,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 14]),
-        ("", [Denied; 14]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 15]),
+        ("", [Denied; 15]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
@@ -594,6 +601,12 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         .await;
     assert!(!catalogue.unwrap().into_inner().jurisdictions.is_empty());
     saw("ListJurisdictions");
+    // So is the catalogue of notification rules.
+    let rules = r
+        .list_notification_rules(app.with_token(&other, pb::ListNotificationRulesRequest { country_code: None }))
+        .await;
+    assert!(!rules.unwrap().into_inner().rules.is_empty());
+    saw("ListNotificationRules");
 
     swept.sort();
     assert_eq!(swept, every_rpc(), "every RPC is swept");

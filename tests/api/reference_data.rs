@@ -272,3 +272,95 @@ async fn names_are_unique_as_people_read_them_and_invisible_tricks_are_refused()
     let created = app.create(body).await.unwrap();
     assert_eq!(created.incident_type_id, cafe);
 }
+
+#[tokio::test]
+async fn notification_rules_are_listed_with_their_sources_and_by_country() {
+    let mut app = spawn_app().await;
+    let list = |country: Option<&str>| pb::ListNotificationRulesRequest {
+        country_code: country.map(Into::into),
+    };
+    let all = app
+        .reference
+        .list_notification_rules(app.with_token(&app.token("INCIDENT_READ"), list(None)))
+        .await
+        .expect("any incident scope lists them")
+        .into_inner();
+    assert_eq!(all.catalogue_version, "2026-12-02");
+    assert!(
+        all.rules
+            .iter()
+            .all(|r| r.source_url.starts_with("https://") && !r.citation.is_empty())
+    );
+    // A member state of the EU is covered by the GDPR's two rules, given in full.
+    let germany = app
+        .reference
+        .list_notification_rules(app.admin(list(Some("deu"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .rules;
+    let ids: Vec<&str> = germany.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, ["eu-gdpr-art-33", "eu-gdpr-art-34"]);
+    let art33 = &germany[0];
+    assert_eq!(art33.covers, "EEA");
+    assert_eq!(art33.places.len(), 30);
+    assert!(art33.places.iter().any(|p| p.country_code == "NOR"));
+    assert_eq!(art33.recipient(), pb::recipient::Value::Authority);
+    let window = art33.window.as_ref().expect("a window");
+    assert_eq!((window.unit(), window.amount), (pb::window_unit::Value::Hours, 72));
+    assert_eq!(art33.clock_start(), pb::clock_start::Value::Awareness);
+    assert!(!art33.clock_start_assumed);
+    assert_eq!(art33.effective_date, "2018-05-25");
+    assert_eq!(germany[1].window.as_ref().unwrap().unit(), pb::window_unit::Value::None);
+    // The US states' rules name their state; a threshold is inclusive.
+    let usa = app
+        .reference
+        .list_notification_rules(app.admin(list(Some("USA"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .rules;
+    let texas_ag = usa
+        .iter()
+        .find(|r| r.rule_id == "us-tx-bcc-521-053-attorney-general")
+        .expect("Texas");
+    assert_eq!(texas_ag.places[0].state_province_code.as_deref(), Some("TX"));
+    assert_eq!(texas_ag.min_affected_individuals, Some(250));
+    assert!(texas_ag.clock_start_assumed, "determination: dateDiscovered stands in");
+    assert!(usa.iter().all(|r| r.places.iter().all(|p| p.country_code == "USA")));
+    // A country without a rule has none; a code that is no country is refused.
+    let none = app
+        .reference
+        .list_notification_rules(app.admin(list(Some("ATA"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .rules;
+    assert!(none.is_empty());
+    let status = app
+        .reference
+        .list_notification_rules(app.admin(list(Some("XYZ"))))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&status), ["countryCode"]);
+    // REST lists the same.
+    let rest: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/incident/v1/reference/notification-rules?countryCode=DEU",
+            app.base_url
+        ))
+        .bearer_auth(app.token("INCIDENT"))
+        .send()
+        .await
+        .expect("REST")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(rest["catalogueVersion"], "2026-12-02");
+    assert_eq!(rest["rules"][0]["ruleId"], "eu-gdpr-art-33");
+    assert_eq!(
+        rest["rules"][0]["window"],
+        serde_json::json!({"unit": "HOURS", "amount": 72})
+    );
+    assert_eq!(rest["rules"][0]["recipient"], "AUTHORITY");
+}

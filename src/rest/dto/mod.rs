@@ -21,7 +21,10 @@ use utoipa::{
 pub use self::{incident::*, reference::*, revision::*, search::*};
 use crate::domain::{
     FieldPath,
-    enums::{AssigneeKind, AttributeKind, IncidentStatus, NotificationNeeded, NotifyState, SourceType, Urgency},
+    enums::{
+        AssigneeKind, AttributeKind, ClockStart, IncidentStatus, NotificationNeeded, NotifyState, Recipient,
+        SourceType, Urgency, WindowUnit,
+    },
     input::{REQUEST_SOURCE_TYPES, WireTime},
     inventory::LINK_SOURCE_TYPES,
     text::NAME_MAX,
@@ -42,6 +45,9 @@ pub fn vocabularies() -> Vec<(&'static str, Schema)> {
         ("AttributeType", AttributeKind::NAMES),
         ("Urgency", Urgency::NAMES),
         ("NotifyState", NotifyState::NAMES),
+        ("Recipient", Recipient::NAMES),
+        ("ClockStart", ClockStart::NAMES),
+        ("WindowUnit", WindowUnit::NAMES),
     ]
     .into_iter()
     .map(|(name, values)| {
@@ -112,6 +118,18 @@ fn optional_notify_state() -> OneOfBuilder {
 
 fn urgency() -> Ref {
     vocabulary("Urgency")
+}
+
+fn recipient() -> Ref {
+    vocabulary("Recipient")
+}
+
+fn clock_start() -> Ref {
+    vocabulary("ClockStart")
+}
+
+fn window_unit() -> Ref {
+    vocabulary("WindowUnit")
 }
 
 /// A name: not blank, at most `NAME_MAX` characters.

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::*;
-use crate::domain::{jurisdiction, reference};
+use crate::domain::{jurisdiction, notification, reference};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -170,6 +170,98 @@ impl From<jurisdiction::Jurisdiction> for Jurisdiction {
             state_province_code: j.state_province_code.map(str::to_owned),
             state_province_name: j.state_province_name.map(str::to_owned),
             region_name: j.region_name.to_owned(),
+        }
+    }
+}
+
+/// The notification rules the service knows, with the catalogue's version.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRules {
+    /// The date the catalogue's rules were last reviewed.
+    pub catalogue_version: String,
+    pub rules: Vec<NotificationRule>,
+}
+
+/// One rule of one law, for one recipient, with its source.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRule {
+    /// Stable, for guidances and audits.
+    pub rule_id: String,
+    /// What the rule covers as the catalogue names it: a group (`EEA`), a
+    /// country (`GBR`), or a state or province (`USA-CA`).
+    pub covers: String,
+    /// The places it covers, a group expanded to its members.
+    pub places: Vec<NotificationRulePlace>,
+    #[schema(schema_with = recipient)]
+    pub recipient: String,
+    pub window: NotificationWindow,
+    #[schema(schema_with = clock_start)]
+    pub clock_start: String,
+    /// Whether `dateDiscovered` stands in for a moment the incident does not record.
+    pub clock_start_assumed: bool,
+    /// The rule applies from this many affected individuals (inclusive);
+    /// absent when it applies whatever the count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_affected_individuals: Option<u64>,
+    /// When the version of the law this rule encodes took effect.
+    pub effective_date: chrono::NaiveDate,
+    /// The article or section.
+    pub citation: String,
+    /// Where the law, or its regulator's statement of it, is read.
+    pub source_url: String,
+    /// What the law makes the duty depend on, in its own terms.
+    pub condition: String,
+    /// What the encoding assumes or leaves out.
+    pub note: String,
+}
+
+/// A place a rule covers: a country (all its states or provinces), or one of them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRulePlace {
+    pub country_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_province_code: Option<String>,
+}
+
+/// The time a law gives from its clock start.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationWindow {
+    #[schema(schema_with = window_unit)]
+    pub unit: String,
+    /// Hours or days; 0 when the unit is `NONE`.
+    pub amount: u32,
+}
+
+impl From<&notification::Rule> for NotificationRule {
+    fn from(rule: &notification::Rule) -> Self {
+        NotificationRule {
+            rule_id: rule.id.clone(),
+            covers: rule.covers.clone(),
+            places: rule
+                .places
+                .iter()
+                .map(|place| NotificationRulePlace {
+                    country_code: place.country_code.to_owned(),
+                    state_province_code: place.state_province_code.map(str::to_owned),
+                })
+                .collect(),
+            recipient: rule.recipient.as_str().to_owned(),
+            window: NotificationWindow {
+                unit: rule.window.unit.as_str().to_owned(),
+                amount: rule.window.amount,
+            },
+            clock_start: rule.clock_start.as_str().to_owned(),
+            clock_start_assumed: rule.clock_start_assumed(),
+            min_affected_individuals: rule.min_affected,
+            effective_date: rule.effective,
+            citation: rule.citation.clone(),
+            source_url: rule.source_url.clone(),
+            condition: rule.condition.clone(),
+            note: rule.note.clone(),
         }
     }
 }
