@@ -4,6 +4,7 @@
 
 pub mod enums;
 pub mod error;
+pub mod guidance;
 pub mod incident;
 pub mod input;
 pub mod inventory;

@@ -27,7 +27,7 @@ pub struct Window {
 
 impl Window {
     /// `72 hours`, `30 calendar days`, `3 business days` or `none`.
-    fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         if text == "none" {
             return Ok(Self {
                 unit: WindowUnit::None,
@@ -144,7 +144,7 @@ impl Catalogue {
     }
 
     /// The rules that cover `jurisdiction`.
-    pub fn covering<'a>(&'a self, jurisdiction: &'a Jurisdiction) -> impl Iterator<Item = &'a Rule> {
+    pub fn covering<'a, 'j>(&'a self, jurisdiction: &'j Jurisdiction) -> impl Iterator<Item = &'a Rule> + use<'a, 'j> {
         self.rules.iter().filter(|rule| rule.covers(jurisdiction))
     }
 }

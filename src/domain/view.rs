@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    enums::{AssigneeKind, IncidentStatus, NotificationNeeded, NotifyState, SourceType, Urgency},
+    enums::{AssigneeKind, IncidentStatus, NotificationNeeded, NotifyState, Recipient, SourceType, Urgency},
+    guidance::{self, Facts, Guidance},
     incident::{ChosenValue, Incident},
     inventory::InventoryLinks,
     jurisdiction::Jurisdiction,
+    notification,
     reference::{Assignee, IncidentType, Organization},
 };
 
@@ -90,9 +92,11 @@ pub struct AssigneeView {
     pub kind: AssigneeKind,
 }
 
-/// An impacted jurisdiction with its notification guidance. No guidance is
-/// assessed yet: urgency is `None`, the notify states and deadlines are absent
-/// and the counts are zero.
+/// An impacted jurisdiction with its notification guidance: the catalogue's
+/// rules applied to the incident as it is now, each recipient's state and
+/// earliest open deadline, and the urgency at the moment it is shown. A
+/// jurisdiction no rule covers has no guidance: its states are absent and its
+/// urgency is `NONE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JurisdictionView {
     pub jurisdiction: &'static Jurisdiction,
@@ -101,9 +105,14 @@ pub struct JurisdictionView {
     pub notify_individual_deadline: Option<DateTime<Utc>>,
     pub notify_authority: Option<NotifyState>,
     pub notify_authority_deadline: Option<DateTime<Utc>>,
+    /// The rules that apply, in the catalogue's order.
     pub number_of_guidances: i32,
+    /// Those whose notification is required.
     pub number_of_accepted_guidances: i32,
+    /// Those notified: none until notifications can be recorded.
     pub number_of_addressed_guidances: i32,
+    /// One per rule that applies: how each deadline was reached.
+    pub guidances: Vec<Guidance>,
 }
 
 /// An incident as a search shows it.
@@ -144,6 +153,13 @@ impl From<Incident> for IncidentView {
         let assignee = incident.user_assignee().cloned();
         let schema_id = incident.schema_id();
         let etag = incident.etag();
+        let facts = Facts {
+            notification_needed: incident.notification_needed,
+            date_discovered: incident.date_discovered,
+            affected: None,
+        };
+        // Urgency is relative to the moment the incident is shown.
+        let now = Utc::now();
         let Incident {
             id,
             tenant_id: _,
@@ -201,7 +217,10 @@ impl From<Incident> for IncidentView {
                     kind: a.assignee.kind,
                 })
                 .collect(),
-            jurisdictions: jurisdictions.into_iter().map(JurisdictionView::unassessed).collect(),
+            jurisdictions: jurisdictions
+                .into_iter()
+                .map(|jurisdiction| JurisdictionView::assessed(jurisdiction, facts, now))
+                .collect(),
             closed_setting_on: false,
             linked_inventories,
             revision,
@@ -279,18 +298,24 @@ impl From<Incident> for IncidentSummaryView {
 }
 
 impl JurisdictionView {
-    /// A jurisdiction for which no guidance has been assessed.
-    fn unassessed(jurisdiction: &'static Jurisdiction) -> Self {
+    /// A jurisdiction with the guidance of every rule that applies in it.
+    fn assessed(jurisdiction: &'static Jurisdiction, facts: Facts, now: DateTime<Utc>) -> Self {
+        let guidances = guidance::assess(notification::catalogue(), jurisdiction, facts, now);
+        let (notify_authority, notify_authority_deadline) = guidance::summary(&guidances, Recipient::Authority).unzip();
+        let (notify_individual, notify_individual_deadline) =
+            guidance::summary(&guidances, Recipient::Individuals).unzip();
+        let count = |keep: fn(&Guidance) -> bool| i32::try_from(guidances.iter().filter(|g| keep(g)).count());
         JurisdictionView {
             jurisdiction,
-            urgency: Urgency::None,
-            notify_individual: None,
-            notify_individual_deadline: None,
-            notify_authority: None,
-            notify_authority_deadline: None,
-            number_of_guidances: 0,
-            number_of_accepted_guidances: 0,
+            urgency: guidance::urgency(&guidances, now),
+            notify_individual,
+            notify_individual_deadline: notify_individual_deadline.flatten(),
+            notify_authority,
+            notify_authority_deadline: notify_authority_deadline.flatten(),
+            number_of_guidances: count(|_| true).unwrap_or(i32::MAX),
+            number_of_accepted_guidances: count(|g| g.state == NotifyState::NotificationRequired).unwrap_or(i32::MAX),
             number_of_addressed_guidances: 0,
+            guidances,
         }
     }
 }

@@ -11,10 +11,11 @@ use uuid::Uuid;
 use crate::{
     domain::{
         enums::{AssigneeKind, NotifyState},
+        guidance::Guidance,
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
-        notification::Rule,
+        notification::{Rule, Window},
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
@@ -593,6 +594,7 @@ fn jurisdiction_information(view: JurisdictionView) -> pb::JurisdictionInformati
         number_of_guidances,
         number_of_accepted_guidances,
         number_of_addressed_guidances,
+        guidances,
     } = view;
     let notify = |state: Option<NotifyState>| {
         state.map_or(0, |s| vocabulary(s.as_str(), pb::notify_state::Value::from_str_name))
@@ -612,6 +614,7 @@ fn jurisdiction_information(view: JurisdictionView) -> pb::JurisdictionInformati
         number_of_guidances,
         number_of_accepted_guidances,
         number_of_addressed_guidances,
+        guidances: guidances.into_iter().map(guidance).collect(),
     }
 }
 
@@ -677,6 +680,27 @@ impl From<Jurisdiction> for pb::Jurisdiction {
     }
 }
 
+fn guidance(guidance: Guidance) -> pb::Guidance {
+    pb::Guidance {
+        rule_id: guidance.rule.id.clone(),
+        recipient: vocabulary(guidance.recipient().as_str(), pb::recipient::Value::from_str_name),
+        state: vocabulary(guidance.state.as_str(), pb::notify_state::Value::from_str_name),
+        deadline: guidance.deadline.map(timestamp),
+        window: Some(window(guidance.window())),
+        clock_start: guidance.clock_start.map(timestamp),
+        clock_start_assumed: guidance.clock_start_assumed(),
+        citation: guidance.rule.citation.clone(),
+        source_url: guidance.rule.source_url.clone(),
+    }
+}
+
+fn window(window: Window) -> pb::NotificationWindow {
+    pb::NotificationWindow {
+        unit: vocabulary(window.unit.as_str(), pb::window_unit::Value::from_str_name),
+        amount: i32::try_from(window.amount).unwrap_or(i32::MAX),
+    }
+}
+
 impl From<&Rule> for pb::NotificationRule {
     fn from(rule: &Rule) -> Self {
         pb::NotificationRule {
@@ -691,10 +715,7 @@ impl From<&Rule> for pb::NotificationRule {
                 })
                 .collect(),
             recipient: vocabulary(rule.recipient.as_str(), pb::recipient::Value::from_str_name),
-            window: Some(pb::NotificationWindow {
-                unit: vocabulary(rule.window.unit.as_str(), pb::window_unit::Value::from_str_name),
-                amount: i32::try_from(rule.window.amount).unwrap_or(i32::MAX),
-            }),
+            window: Some(window(rule.window)),
             clock_start: vocabulary(rule.clock_start.as_str(), pb::clock_start::Value::from_str_name),
             clock_start_assumed: rule.clock_start_assumed(),
             min_affected_individuals: rule.min_affected.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),

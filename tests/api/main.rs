@@ -4,6 +4,7 @@
 mod admission;
 mod auth;
 mod crash;
+mod guidance;
 mod helpers;
 mod hostile;
 mod incidents;

@@ -908,6 +908,7 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         "GET /api/incident/v1/reference/assignees",
         "POST /api/incident/v1/reference/assignees",
         "GET /api/incident/v1/reference/jurisdictions",
+        "GET /api/incident/v1/reference/notification-rules",
         "GET /healthz",
         "GET /readyz",
     ];

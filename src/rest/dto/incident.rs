@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::{
+    guidance::Guidance,
     input::{AssigneeRef, AttributeValueRef, IncidentFields},
     inventory::{CreateOnlyFields, InventoryLinkRef},
     jurisdiction::JurisdictionRef,
@@ -402,9 +403,11 @@ pub struct AssigneeInformation {
     pub r#type: String,
 }
 
-/// An impacted jurisdiction and its notification guidance. No guidance is
-/// assessed yet: `urgency` is `NONE`, the notify fields are absent and the
-/// counts are 0.
+/// An impacted jurisdiction and its notification guidance: the notification
+/// rules that apply to the incident here, each recipient's most pressing state
+/// and earliest open deadline, and the urgency as of the answer. A
+/// jurisdiction no rule covers has no guidance: `urgency` is `NONE` and the
+/// notify fields are absent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JurisdictionInformation {
@@ -422,9 +425,53 @@ pub struct JurisdictionInformation {
     #[schema(schema_with = optional_notify_state)]
     pub notify_authority: Option<String>,
     pub notify_authority_deadline: Option<DateTime<Utc>>,
+    /// The rules that apply.
     pub number_of_guidances: i32,
+    /// Those whose notification is required.
     pub number_of_accepted_guidances: i32,
+    /// Those notified; always 0 until notifications can be recorded.
     pub number_of_addressed_guidances: i32,
+    /// One per notification rule that applies here: how each deadline was
+    /// reached. Not in the original API.
+    pub guidances: Vec<GuidanceInformation>,
+}
+
+/// One notification rule applied to the incident in one jurisdiction.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GuidanceInformation {
+    pub rule_id: String,
+    #[schema(schema_with = recipient)]
+    pub recipient: String,
+    #[schema(schema_with = notify_state)]
+    pub state: String,
+    /// `clockStart` plus the window while the duty is open; absent without a
+    /// clock start, for a window with no fixed end, or past the year 9999.
+    pub deadline: Option<DateTime<Utc>>,
+    pub window: super::reference::NotificationWindow,
+    /// The incident's `dateDiscovered`, which the window is counted from.
+    pub clock_start: Option<DateTime<Utc>>,
+    /// Whether `dateDiscovered` stands in for a moment the incident does not
+    /// record (a determination or an assessment the law counts from).
+    pub clock_start_assumed: bool,
+    pub citation: String,
+    pub source_url: String,
+}
+
+impl From<Guidance> for GuidanceInformation {
+    fn from(guidance: Guidance) -> Self {
+        GuidanceInformation {
+            rule_id: guidance.rule.id.clone(),
+            recipient: guidance.recipient().as_str().to_owned(),
+            state: guidance.state.as_str().to_owned(),
+            deadline: guidance.deadline,
+            window: guidance.window().into(),
+            clock_start: guidance.clock_start,
+            clock_start_assumed: guidance.clock_start_assumed(),
+            citation: guidance.rule.citation.clone(),
+            source_url: guidance.rule.source_url.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -473,6 +520,7 @@ impl From<JurisdictionView> for JurisdictionInformation {
             number_of_guidances,
             number_of_accepted_guidances,
             number_of_addressed_guidances,
+            guidances,
         } = view;
         JurisdictionInformation {
             jurisdiction_id: j.id,
@@ -489,6 +537,7 @@ impl From<JurisdictionView> for JurisdictionInformation {
             number_of_guidances,
             number_of_accepted_guidances,
             number_of_addressed_guidances,
+            guidances: guidances.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -120,6 +120,10 @@ fn urgency() -> Ref {
     vocabulary("Urgency")
 }
 
+fn notify_state() -> Ref {
+    vocabulary("NotifyState")
+}
+
 fn recipient() -> Ref {
     vocabulary("Recipient")
 }

@@ -236,6 +236,15 @@ pub struct NotificationWindow {
     pub amount: u32,
 }
 
+impl From<notification::Window> for NotificationWindow {
+    fn from(window: notification::Window) -> Self {
+        NotificationWindow {
+            unit: window.unit.as_str().to_owned(),
+            amount: window.amount,
+        }
+    }
+}
+
 impl From<&notification::Rule> for NotificationRule {
     fn from(rule: &notification::Rule) -> Self {
         NotificationRule {
@@ -250,10 +259,7 @@ impl From<&notification::Rule> for NotificationRule {
                 })
                 .collect(),
             recipient: rule.recipient.as_str().to_owned(),
-            window: NotificationWindow {
-                unit: rule.window.unit.as_str().to_owned(),
-                amount: rule.window.amount,
-            },
+            window: rule.window.into(),
             clock_start: rule.clock_start.as_str().to_owned(),
             clock_start_assumed: rule.clock_start_assumed(),
             min_affected_individuals: rule.min_affected,
