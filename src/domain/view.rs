@@ -146,6 +146,8 @@ pub struct IncidentSummaryView {
     pub status: IncidentStatus,
     pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
     pub revision: i64,
+    /// The earliest deadline of a notification still open, in any jurisdiction.
+    pub notification_deadline: Option<DateTime<Utc>>,
 }
 
 impl From<Incident> for IncidentView {
@@ -256,7 +258,7 @@ impl From<IncidentView> for IncidentSummaryView {
             root_cause: _,
             schema_id: _,
             assignees: _,
-            jurisdictions: _,
+            jurisdictions,
             closed_setting_on: _,
             linked_inventories: _,
             etag: _,
@@ -287,6 +289,12 @@ impl From<IncidentView> for IncidentSummaryView {
             status,
             attribute_values,
             revision,
+            notification_deadline: jurisdictions
+                .iter()
+                .flat_map(|j| &j.guidances)
+                .filter(|g| g.is_open())
+                .filter_map(|g| g.deadline)
+                .min(),
         }
     }
 }

@@ -543,6 +543,7 @@ fn summary(view: IncidentSummaryView) -> pb::IncidentSummary {
         status,
         attribute_values,
         revision,
+        notification_deadline,
     } = view;
     let stage = Stage::from(stage);
     pb::IncidentSummary {
@@ -580,6 +581,7 @@ fn summary(view: IncidentSummaryView) -> pb::IncidentSummary {
         incident_status: vocabulary(status.as_str(), pb::incident_status::Value::from_str_name),
         attribute_values: attribute_values_by_name(attribute_values),
         revision,
+        notification_deadline: notification_deadline.map(timestamp),
     }
 }
 

@@ -109,6 +109,15 @@ async fn each_jurisdiction_shows_its_rules_deadlines_and_sources_and_follows_eve
     assert_eq!(wyoming.notify_authority, 0);
     assert_eq!(wyoming.urgency, i32::from(pb::urgency::Value::None));
 
+    // A search's summary carries the earliest open deadline: the GDPR's.
+    let found = app
+        .incidents
+        .search_incidents(app.admin(pb::SearchIncidentsRequest::default()))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(found.incidents[0].notification_deadline, at(DISCOVERED + 72 * HOUR));
+
     // A read shows the same, over gRPC and REST.
     let read = app.get(&created.id).await.expect("get");
     assert_eq!(read.jurisdictions, created.jurisdictions);
@@ -160,6 +169,13 @@ async fn each_jurisdiction_shows_its_rules_deadlines_and_sources_and_follows_eve
         assert_eq!(shown.notify_authority_deadline, None);
         assert_eq!(shown.urgency, i32::from(pb::urgency::Value::None));
     }
+    let found = app
+        .incidents
+        .search_incidents(app.admin(pb::SearchIncidentsRequest::default()))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(found.incidents[0].notification_deadline, None, "nothing is open");
 }
 
 #[tokio::test]

@@ -215,6 +215,9 @@ pub struct IncidentSummary {
     pub incident_status: String,
     pub attribute_values: std::collections::BTreeMap<String, Vec<AttributeValue>>,
     pub revision: i64,
+    /// The earliest deadline of a notification still open (required, or to
+    /// be decided) in any of the incident's jurisdictions. Not in the original API.
+    pub notification_deadline: Option<DateTime<Utc>>,
 }
 
 impl From<IncidentSummaryView> for IncidentSummary {
@@ -245,6 +248,7 @@ impl From<IncidentSummaryView> for IncidentSummary {
             status,
             attribute_values: values,
             revision,
+            notification_deadline,
         } = view;
         IncidentSummary {
             incident_id: id,
@@ -278,6 +282,7 @@ impl From<IncidentSummaryView> for IncidentSummary {
             incident_status: status.as_str().to_owned(),
             attribute_values: attribute_values(values),
             revision,
+            notification_deadline,
         }
     }
 }
