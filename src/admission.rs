@@ -4,9 +4,9 @@
 //!    valid token is refused before it takes a slot or its body is read;
 //! 2. a slot: at most so many calls at once, and at most a share of them for
 //!    one tenant (the rest are refused at once, not queued);
-//! 3. limits in time: the body must arrive within the body timeout, and the
-//!    call must end within the request timeout (or the caller's shorter
-//!    `grpc-timeout`).
+//! 3. limits in time: the body must arrive within the body timeout (unless
+//!    the answer has begun, as a stream's does), and the answer must begin
+//!    within the request timeout (or the caller's shorter `grpc-timeout`).
 //!
 //! A slot is held until the answer has been handed on, so callers that do not
 //! read what they asked for use up their own tenant's share, not the server.
@@ -222,6 +222,8 @@ where
         let body_timeout = self.layer.limits.body_timeout;
         let held = Held::new(call, Some(slot));
         Box::pin(async move {
+            // Until the answer begins: a streaming call (reflection's) answers
+            // before its client has sent all it will, and is not cut off.
             let late = async {
                 if tokio::time::timeout(body_timeout, arrived).await.is_ok() {
                     std::future::pending::<()>().await;

@@ -437,3 +437,43 @@ async fn connections_over_the_limit_are_closed_at_accept() {
     assert!(reopened, "a new connection is accepted once one closes");
     another_tenant_is_served(&mut app).await;
 }
+
+#[tokio::test]
+async fn a_reflection_stream_is_not_ended_by_the_body_timeout() {
+    use tonic_reflection::pb::v1::{ServerReflectionRequest, server_reflection_request::MessageRequest};
+    let app = app_with(Limits {
+        body_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    })
+    .await;
+    let (client, _) = connect(app.address, None).await;
+    let request = http::Request::post(format!(
+        "http://{}/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        app.address
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .expect("request");
+    let (answer, mut stream) = client
+        .ready()
+        .await
+        .expect("ready")
+        .send_request(request, false)
+        .expect("stream");
+    let ask = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let ask = frame(&prost::Message::encode_to_vec(&ask));
+    stream.send_data(ask.clone(), false).expect("first request");
+    let mut body = answer.await.expect("answer").into_body();
+    let first = body.data().await.expect("a first answer").expect("data");
+    // Past the body timeout the stream still answers, then ends as the client ends it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.send_data(ask, true).expect("second request");
+    let second = body.data().await.expect("a second answer").expect("data");
+    assert_eq!(first.len(), second.len(), "the same list twice");
+    let trailers = body.trailers().await.expect("trailers").expect("sent");
+    assert_eq!(Status::from_header_map(&trailers).expect("status").code(), Code::Ok);
+}
