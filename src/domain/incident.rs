@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     enums::{AssigneeKind, IncidentStatus, NotificationNeeded, SourceType},
     inventory::InventoryLinks,
-    jurisdiction::Jurisdiction,
+    jurisdiction::Impacted,
     reference::{Assignee, AttributeOption, IncidentType, Organization},
     text::{Name, Text, name_key},
 };
@@ -58,7 +58,7 @@ pub struct IncidentDraft {
     pub notification_needed: NotificationNeeded,
     pub attribute_values: Vec<ChosenValue>,
     pub assignees: Vec<AssignedTo>,
-    pub jurisdictions: Vec<&'static Jurisdiction>,
+    pub jurisdictions: Vec<Impacted>,
 }
 
 impl IncidentDraft {
@@ -157,7 +157,7 @@ pub struct Incident {
     pub attribute_values: Vec<ChosenValue>,
     pub assignees: Vec<AssignedTo>,
     #[serde(with = "super::jurisdiction::by_ids")]
-    pub jurisdictions: Vec<&'static Jurisdiction>,
+    pub jurisdictions: Vec<Impacted>,
     /// Given at creation, by inventory type.
     pub linked_inventories: Vec<InventoryLinks>,
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     enums::{AssigneeKind, NotificationNeeded, SourceType, parse_choice},
     error::Violations,
-    jurisdiction::{self, Jurisdiction, JurisdictionRef},
+    jurisdiction::{self, AFFECTED_INDIVIDUALS_MAX, Impacted, JurisdictionRef},
     path::FieldPath,
     reference::UNKNOWN_INCIDENT_TYPE,
     text::{ATTRIBUTE_TEXT_MAX, Email, LONG_TEXT_MAX, NAME_MAX, Name, Text, parse_uuid},
@@ -109,7 +109,7 @@ pub struct IncidentInput {
     pub notification_needed: NotificationNeeded,
     pub attribute_values: Vec<AttributeInput>,
     pub assignees: Vec<AssigneeInput>,
-    pub jurisdictions: Vec<&'static Jurisdiction>,
+    pub jurisdictions: Vec<Impacted>,
     /// What could not be parsed, with paths inside the body.
     pub violations: Violations,
 }
@@ -354,7 +354,7 @@ fn parse_assignees(v: &mut Violations, raw: Vec<AssigneeRef>) -> Vec<AssigneeInp
     parsed
 }
 
-fn parse_jurisdictions(v: &mut Violations, raw: Vec<JurisdictionRef>) -> Vec<&'static Jurisdiction> {
+fn parse_jurisdictions(v: &mut Violations, raw: Vec<JurisdictionRef>) -> Vec<Impacted> {
     if raw.len() > JURISDICTIONS_MAX {
         v.add(
             "jurisdictions",
@@ -362,13 +362,27 @@ fn parse_jurisdictions(v: &mut Violations, raw: Vec<JurisdictionRef>) -> Vec<&'s
         );
         return Vec::new();
     }
-    let mut parsed: Vec<&'static Jurisdiction> = Vec::with_capacity(raw.len());
+    let mut parsed: Vec<Impacted> = Vec::with_capacity(raw.len());
     for (i, request) in raw.iter().enumerate() {
+        let affected_individuals = match request.affected_individuals {
+            None => None,
+            Some(count @ 0..=AFFECTED_INDIVIDUALS_MAX) => u64::try_from(count).ok(),
+            Some(count) => {
+                v.add(
+                    format!("jurisdictions[{i}].affectedIndividuals"),
+                    format!("must be a count from 0 to {AFFECTED_INDIVIDUALS_MAX}, got {count}"),
+                );
+                None
+            }
+        };
         match jurisdiction::resolve(request) {
-            Ok(found) if parsed.iter().any(|j| j.id == found.id) => {
+            Ok(found) if parsed.iter().any(|j| j.jurisdiction.id == found.id) => {
                 v.add(format!("jurisdictions[{i}]"), "repeats an earlier jurisdiction");
             }
-            Ok(found) => parsed.push(found),
+            Ok(found) => parsed.push(Impacted {
+                jurisdiction: found,
+                affected_individuals,
+            }),
             Err(problems) => {
                 for (field, description) in problems {
                     v.add(format!("jurisdictions[{i}].{field}"), description);
@@ -444,6 +458,35 @@ mod tests {
                 "jurisdictions[0].stateProvinceCode"
             ]
         );
+    }
+
+    #[test]
+    fn a_count_of_affected_individuals_is_0_to_the_maximum() {
+        let counted = |count| JurisdictionRef {
+            country_code: "DEU".into(),
+            affected_individuals: Some(count),
+            ..Default::default()
+        };
+        for bad in [-1, AFFECTED_INDIVIDUALS_MAX + 1, i64::MAX] {
+            let fields = IncidentFields {
+                jurisdictions: vec![counted(bad)],
+                ..valid_fields()
+            };
+            assert_eq!(
+                fields_of(IncidentInput::parse(fields)),
+                ["jurisdictions[0].affectedIndividuals"],
+                "{bad}"
+            );
+        }
+        for good in [0, 500, AFFECTED_INDIVIDUALS_MAX] {
+            let fields = IncidentFields {
+                jurisdictions: vec![counted(good)],
+                ..valid_fields()
+            };
+            let parsed = IncidentInput::parse(fields);
+            assert!(parsed.violations.is_empty(), "{good}");
+            assert_eq!(parsed.jurisdictions[0].affected_individuals, u64::try_from(good).ok());
+        }
     }
 
     #[test]

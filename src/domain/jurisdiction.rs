@@ -121,21 +121,65 @@ pub fn by_id(id: Uuid) -> Option<&'static Jurisdiction> {
     CATALOGUE.by_id.get(&id).map(|&i| &CATALOGUE.entries[i])
 }
 
-/// Jurisdictions kept by id in serialized incidents (`#[serde(with = ...)]`).
+/// The most individuals a jurisdiction's count may give: more than live on Earth.
+pub const AFFECTED_INDIVIDUALS_MAX: i64 = 10_000_000_000;
+
+/// A jurisdiction an incident impacts, with the individuals affected there
+/// when the team knows their number (for rules with a threshold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Impacted {
+    pub jurisdiction: &'static Jurisdiction,
+    pub affected_individuals: Option<u64>,
+}
+
+/// Impacted jurisdictions kept in serialized incidents (`#[serde(with = ...)]`):
+/// each by its id, or as `{id, affectedIndividuals}` when a count is known.
+/// Answers stored before counts existed are ids alone, and still read.
 pub mod by_ids {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
     use uuid::Uuid;
 
-    use super::Jurisdiction;
+    use super::Impacted;
 
-    pub fn serialize<S: Serializer>(list: &[&'static Jurisdiction], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(|j| j.id))
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Kept {
+        Id(Uuid),
+        Counted {
+            id: Uuid,
+            #[serde(rename = "affectedIndividuals")]
+            affected_individuals: u64,
+        },
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static Jurisdiction>, D::Error> {
-        Vec::<Uuid>::deserialize(d)?
+    pub fn serialize<S: Serializer>(list: &[Impacted], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|impacted| match impacted.affected_individuals {
+            None => Kept::Id(impacted.jurisdiction.id),
+            Some(affected_individuals) => Kept::Counted {
+                id: impacted.jurisdiction.id,
+                affected_individuals,
+            },
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Impacted>, D::Error> {
+        Vec::<Kept>::deserialize(d)?
             .into_iter()
-            .map(|id| super::by_id(id).ok_or_else(|| D::Error::custom(format!("unknown jurisdiction {id}"))))
+            .map(|kept| {
+                let (id, affected_individuals) = match kept {
+                    Kept::Id(id) => (id, None),
+                    Kept::Counted {
+                        id,
+                        affected_individuals,
+                    } => (id, Some(affected_individuals)),
+                };
+                let jurisdiction =
+                    super::by_id(id).ok_or_else(|| D::Error::custom(format!("unknown jurisdiction {id}")))?;
+                Ok(Impacted {
+                    jurisdiction,
+                    affected_individuals,
+                })
+            })
             .collect()
     }
 }
@@ -166,6 +210,10 @@ pub struct JurisdictionRef {
     pub jurisdiction_id: Option<String>,
     pub country_code: String,
     pub state_province_code: Option<String>,
+    /// Left out of a request's fingerprint when absent, so that the requests
+    /// remembered before counts existed keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affected_individuals: Option<i64>,
 }
 
 /// Finds the jurisdiction a request names. Violations name the sub-field
@@ -255,6 +303,7 @@ mod tests {
             jurisdiction_id: None,
             country_code: country.into(),
             state_province_code: state.map(Into::into),
+            affected_individuals: None,
         }
     }
 

@@ -140,10 +140,14 @@ fn value_of(incident: &Incident, field: BodyField) -> Value {
         BodyField::Jurisdictions => incident
             .jurisdictions
             .iter()
-            .map(|j| {
+            .map(|impacted| {
+                let j = impacted.jurisdiction;
                 let mut entry = json!({"jurisdictionId": j.id, "countryCode": j.country_code});
                 if let Some(state) = j.state_province_code {
                     entry["stateProvinceCode"] = json!(state);
+                }
+                if let Some(count) = impacted.affected_individuals {
+                    entry["affectedIndividuals"] = json!(count);
                 }
                 entry
             })

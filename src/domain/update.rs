@@ -221,10 +221,14 @@ impl Incident {
             jurisdictions: self
                 .jurisdictions
                 .iter()
-                .map(|j| JurisdictionRef {
-                    jurisdiction_id: Some(j.id.to_string()),
-                    country_code: j.country_code.to_owned(),
-                    state_province_code: j.state_province_code.map(str::to_owned),
+                .map(|impacted| {
+                    let j = impacted.jurisdiction;
+                    JurisdictionRef {
+                        jurisdiction_id: Some(j.id.to_string()),
+                        country_code: j.country_code.to_owned(),
+                        state_province_code: j.state_province_code.map(str::to_owned),
+                        affected_individuals: impacted.affected_individuals.and_then(|n| i64::try_from(n).ok()),
+                    }
                 })
                 .collect(),
         }

@@ -13,7 +13,7 @@ use super::{
     guidance::{self, Facts, Guidance},
     incident::{ChosenValue, Incident},
     inventory::InventoryLinks,
-    jurisdiction::Jurisdiction,
+    jurisdiction::{Impacted, Jurisdiction},
     notification,
     reference::{Assignee, IncidentType, Organization},
 };
@@ -100,6 +100,8 @@ pub struct AssigneeView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JurisdictionView {
     pub jurisdiction: &'static Jurisdiction,
+    /// The individuals affected there, when the team knows their number.
+    pub affected_individuals: Option<u64>,
     pub urgency: Urgency,
     pub notify_individual: Option<NotifyState>,
     pub notify_individual_deadline: Option<DateTime<Utc>>,
@@ -158,6 +160,7 @@ impl From<Incident> for IncidentView {
         let facts = Facts {
             notification_needed: incident.notification_needed,
             date_discovered: incident.date_discovered,
+            // Each jurisdiction's own count, below.
             affected: None,
         };
         // Urgency is relative to the moment the incident is shown.
@@ -221,7 +224,7 @@ impl From<Incident> for IncidentView {
                 .collect(),
             jurisdictions: jurisdictions
                 .into_iter()
-                .map(|jurisdiction| JurisdictionView::assessed(jurisdiction, facts, now))
+                .map(|impacted| JurisdictionView::assessed(impacted, facts, now))
                 .collect(),
             closed_setting_on: false,
             linked_inventories,
@@ -307,7 +310,15 @@ impl From<Incident> for IncidentSummaryView {
 
 impl JurisdictionView {
     /// A jurisdiction with the guidance of every rule that applies in it.
-    fn assessed(jurisdiction: &'static Jurisdiction, facts: Facts, now: DateTime<Utc>) -> Self {
+    fn assessed(impacted: Impacted, facts: Facts, now: DateTime<Utc>) -> Self {
+        let Impacted {
+            jurisdiction,
+            affected_individuals,
+        } = impacted;
+        let facts = Facts {
+            affected: affected_individuals,
+            ..facts
+        };
         let guidances = guidance::assess(notification::catalogue(), jurisdiction, facts, now);
         let (notify_authority, notify_authority_deadline) = guidance::summary(&guidances, Recipient::Authority).unzip();
         let (notify_individual, notify_individual_deadline) =
@@ -315,6 +326,7 @@ impl JurisdictionView {
         let count = |keep: fn(&Guidance) -> bool| i32::try_from(guidances.iter().filter(|g| keep(g)).count());
         JurisdictionView {
             jurisdiction,
+            affected_individuals,
             urgency: guidance::urgency(&guidances, now),
             notify_individual,
             notify_individual_deadline: notify_individual_deadline.flatten(),

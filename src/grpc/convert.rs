@@ -205,11 +205,13 @@ fn jurisdiction_ref(jurisdiction: pb::JurisdictionInput) -> JurisdictionRef {
         jurisdiction_id,
         country_code,
         state_province_code,
+        affected_individuals,
     } = jurisdiction;
     JurisdictionRef {
         jurisdiction_id,
         country_code,
         state_province_code,
+        affected_individuals,
     }
 }
 
@@ -588,6 +590,7 @@ fn summary(view: IncidentSummaryView) -> pb::IncidentSummary {
 fn jurisdiction_information(view: JurisdictionView) -> pb::JurisdictionInformation {
     let JurisdictionView {
         jurisdiction: j,
+        affected_individuals,
         urgency,
         notify_individual,
         notify_individual_deadline,
@@ -617,6 +620,7 @@ fn jurisdiction_information(view: JurisdictionView) -> pb::JurisdictionInformati
         number_of_accepted_guidances,
         number_of_addressed_guidances,
         guidances: guidances.into_iter().map(guidance).collect(),
+        affected_individuals: affected_individuals.and_then(|n| i64::try_from(n).ok()),
     }
 }
 

@@ -133,6 +133,7 @@ entity!(incident_jurisdiction, "incident_jurisdiction", {
     jurisdiction_id: Uuid,
     country_code: String,
     state_province_code: Option<String>,
+    affected_individuals: Option<i64>,
 });
 
 entity!(incident_inventory_link, "incident_inventory_link", {

@@ -326,18 +326,18 @@ pub(super) async fn insert_children(
     let jurisdictions: Vec<_> = incidents
         .iter()
         .flat_map(|incident| {
-            incident
-                .jurisdictions
-                .iter()
-                .zip(0..)
-                .map(|(j, position)| incident_jurisdiction::ActiveModel {
+            incident.jurisdictions.iter().zip(0..).map(|(impacted, position)| {
+                let j = impacted.jurisdiction;
+                incident_jurisdiction::ActiveModel {
                     incident_id: Set(incident.id),
                     position: Set(position),
                     tenant_id: Set(incident.tenant_id),
                     jurisdiction_id: Set(j.id),
                     country_code: Set(j.country_code.to_owned()),
                     state_province_code: Set(j.state_province_code.map(str::to_owned)),
-                })
+                    affected_individuals: Set(impacted.affected_individuals.and_then(|n| i64::try_from(n).ok())),
+                }
+            })
         })
         .collect();
     if kinds.contains(&Children::Jurisdictions) {

@@ -23,7 +23,7 @@ use crate::domain::{
     incident::{AssignedTo, ChosenValue, Incident},
     input::IncidentInput,
     inventory::InventoryLinks,
-    jurisdiction::{self, Jurisdiction},
+    jurisdiction::{self, Impacted},
     reference::{Assignee, IncidentType},
     resolve::ReferenceSnapshot,
     text::name_key,
@@ -325,7 +325,7 @@ async fn load_jurisdictions(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<&'static Jurisdiction>>, Error> {
+) -> Result<HashMap<Uuid, Vec<Impacted>>, Error> {
     let rows = incident_jurisdiction::Entity::find()
         .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
         .filter(incident_jurisdiction::Column::IncidentId.is_in(ids.iter().copied()))
@@ -334,10 +334,18 @@ async fn load_jurisdictions(
         .all(txn)
         .await
         .map_err(db_error)?;
-    let mut by_incident: HashMap<Uuid, Vec<&'static Jurisdiction>> = HashMap::new();
+    let mut by_incident: HashMap<Uuid, Vec<Impacted>> = HashMap::new();
     for r in rows {
         let found = jurisdiction::by_id(r.jurisdiction_id).ok_or_else(|| corrupt("jurisdiction", r.incident_id))?;
-        by_incident.entry(r.incident_id).or_default().push(found);
+        let affected_individuals = match r.affected_individuals.map(u64::try_from) {
+            None => None,
+            Some(Ok(count)) => Some(count),
+            Some(Err(_)) => return Err(corrupt("jurisdiction count", r.incident_id)),
+        };
+        by_incident.entry(r.incident_id).or_default().push(Impacted {
+            jurisdiction: found,
+            affected_individuals,
+        });
     }
     Ok(by_incident)
 }

@@ -6,6 +6,7 @@
 //! The lower-cased keys that names are matched by are `text`: lower-casing can
 //! make a name longer than its own column.
 
+mod counts;
 mod history;
 mod search;
 pub(crate) mod secrets;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(history::RevisionsAndRequests),
             Box::new(search::Search),
             Box::new(secrets::Secrets),
+            Box::new(counts::AffectedIndividuals),
         ]
     }
 }

@@ -203,3 +203,78 @@ async fn without_a_discovery_date_more_information_is_needed_and_at_year_9999_no
     assert_eq!(france.notify_authority_deadline, None);
     assert_eq!(france.guidances[0].clock_start, at(253_402_128_000));
 }
+
+#[tokio::test]
+async fn a_count_of_affected_individuals_decides_a_threshold_and_is_kept_in_the_history() {
+    use pb::notify_state::Value::NotificationRequired;
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let mut body = seed.minimal("Stolen customer list");
+    body.notification_needed = pb::notification_needed::Value::Yes.into();
+    body.date_discovered = at(DISCOVERED);
+    let mut texas = jurisdiction("USA", Some("TX"));
+    texas.affected_individuals = Some(300);
+    body.jurisdictions = vec![texas.clone()];
+    let created = app.create(body).await.expect("create");
+    let shown = place(&created, "USA", Some("TX"));
+    assert_eq!(shown.affected_individuals, Some(300));
+    // At least 250 residents: the attorney general must be told, within 30 days.
+    assert_eq!(shown.notify_authority, state(NotificationRequired));
+    assert_eq!(shown.notify_authority_deadline, at(DISCOVERED + 30 * DAY));
+    assert_eq!(shown.number_of_accepted_guidances, 2);
+
+    // Fewer than 250: the attorney general's rule does not apply.
+    let mut update = crate::incidents::full_update(&seed);
+    update.notification_needed = pb::notification_needed::Value::Yes.into();
+    update.date_occurred = None;
+    update.date_discovered = at(DISCOVERED);
+    update.deadline = None;
+    texas.affected_individuals = Some(100);
+    update.jurisdictions = vec![texas.clone()];
+    let fewer = app.update(&created.id, update.clone()).await.expect("update");
+    let shown = place(&fewer, "USA", Some("TX"));
+    assert_eq!(shown.affected_individuals, Some(100));
+    assert_eq!(shown.notify_authority, 0, "no rule for the authority applies");
+    let ids: Vec<&str> = shown.guidances.iter().map(|g| g.rule_id.as_str()).collect();
+    assert_eq!(ids, ["us-tx-bcc-521-053-individuals"]);
+    // The history shows the count change.
+    let history = app.history(&created.id).await;
+    let change = history[0]
+        .changes
+        .iter()
+        .find(|c| c.field == "jurisdictions")
+        .expect("jurisdictions changed");
+    let after = format!("{:?}", change.after);
+    assert!(
+        after.contains("affectedIndividuals") && after.contains("100"),
+        "{after}"
+    );
+
+    // A count below 0 is refused naming it, and nothing is written.
+    texas.affected_individuals = Some(-1);
+    update.jurisdictions = vec![texas];
+    let status = app.update(&created.id, update).await.unwrap_err();
+    assert_eq!(
+        crate::helpers::violations(&status),
+        ["incident.jurisdictions[0].affectedIndividuals"]
+    );
+    let stored = app.get(&created.id).await.expect("get");
+    assert_eq!(stored.revision, fewer.revision);
+    // REST names it in its own syntax, and shows the count.
+    let refused = reqwest::Client::new()
+        .patch(format!("{}/api/incident/v1/incidents/{}", app.base_url, created.id))
+        .bearer_auth(app.token("INCIDENT"))
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"jurisdictions": [{"countryCode": "USA", "stateProvinceCode": "TX", "affectedIndividuals": -5}]}"#)
+        .send()
+        .await
+        .expect("REST");
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.expect("JSON");
+    assert_eq!(
+        refused["violations"][0]["field"],
+        "jurisdictions[0].affectedIndividuals"
+    );
+    let rest = rest_incident(&app, &created.id).await;
+    assert_eq!(rest["jurisdictions"][0]["affectedIndividuals"], 100);
+}

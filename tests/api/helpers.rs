@@ -587,5 +587,6 @@ pub fn jurisdiction(country: &str, state: Option<&str>) -> pb::JurisdictionInput
         jurisdiction_id: None,
         country_code: country.into(),
         state_province_code: state.map(Into::into),
+        affected_individuals: None,
     }
 }

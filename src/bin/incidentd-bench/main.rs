@@ -248,6 +248,10 @@ fn synthetic(
             .into_iter()
             .find(|j| j.state_province_code == state)
             .and_then(|j| jurisdiction::by_id(j.id))
+            .map(|jurisdiction| jurisdiction::Impacted {
+                jurisdiction,
+                affected_individuals: None,
+            })
             .expect("catalogue has the code")
     };
     Incident {

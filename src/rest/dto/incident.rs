@@ -98,6 +98,11 @@ pub struct JurisdictionInput {
     /// Required for `USA` and `CAN`; accepted in any case.
     #[schema(example = "CA")]
     pub state_province_code: Option<String>,
+    /// The individuals affected in this jurisdiction, for the notification
+    /// rules with a threshold. Absent: not known, and such a rule needs more
+    /// information. Not in the original API.
+    #[schema(minimum = 0, maximum = 10_000_000_000_i64)]
+    pub affected_individuals: Option<i64>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
@@ -279,11 +284,13 @@ impl From<IncidentUpdate> for IncidentFields {
                          jurisdiction_id,
                          country_code,
                          state_province_code,
+                         affected_individuals,
                          extra: _,
                      }| JurisdictionRef {
                         jurisdiction_id,
                         country_code: country_code.unwrap_or_default(),
                         state_province_code,
+                        affected_individuals,
                     },
                 )
                 .collect(),
@@ -434,6 +441,8 @@ pub struct JurisdictionInformation {
     /// One per notification rule that applies here: how each deadline was
     /// reached. Not in the original API.
     pub guidances: Vec<GuidanceInformation>,
+    /// As given; absent when not known.
+    pub affected_individuals: Option<u64>,
 }
 
 /// One notification rule applied to the incident in one jurisdiction.
@@ -512,6 +521,7 @@ impl From<JurisdictionView> for JurisdictionInformation {
     fn from(view: JurisdictionView) -> Self {
         let JurisdictionView {
             jurisdiction: j,
+            affected_individuals,
             urgency,
             notify_individual,
             notify_individual_deadline,
@@ -538,6 +548,7 @@ impl From<JurisdictionView> for JurisdictionInformation {
             number_of_accepted_guidances,
             number_of_addressed_guidances,
             guidances: guidances.into_iter().map(Into::into).collect(),
+            affected_individuals,
         }
     }
 }

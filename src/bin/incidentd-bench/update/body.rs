@@ -79,11 +79,13 @@ fn jurisdictions(pick: usize) -> Vec<pb::JurisdictionInput> {
             country_code: "USA".into(),
             state_province_code: Some(["CA", "NY"][pick].into()),
             jurisdiction_id: None,
+            affected_individuals: None,
         },
         pb::JurisdictionInput {
             country_code: "CAN".into(),
             state_province_code: Some("ON".into()),
             jurisdiction_id: None,
+            affected_individuals: None,
         },
     ]
 }
