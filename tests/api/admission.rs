@@ -222,12 +222,7 @@ async fn a_rest_body_that_stops_coming_is_answered_408_and_frees_its_slot() {
     assert!(answer.contains("\"reason\":\"BODY_TIMEOUT\""), "{answer}");
     // Nothing was created, and the tenant's one slot is free.
     app.create(seed.minimal("After")).await.expect("served again");
-    let found = app
-        .incidents
-        .search_incidents(app.admin(pb::SearchIncidentsRequest::default()))
-        .await
-        .expect("search")
-        .into_inner();
+    let found = app.search_all().await;
     assert_eq!(found.total_elements, 1, "only the incident made afterwards");
 }
 

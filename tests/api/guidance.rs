@@ -110,12 +110,7 @@ async fn each_jurisdiction_shows_its_rules_deadlines_and_sources_and_follows_eve
     assert_eq!(wyoming.urgency, i32::from(pb::urgency::Value::None));
 
     // A search's summary carries the earliest open deadline: the GDPR's.
-    let found = app
-        .incidents
-        .search_incidents(app.admin(pb::SearchIncidentsRequest::default()))
-        .await
-        .expect("search")
-        .into_inner();
+    let found = app.search_all().await;
     assert_eq!(found.incidents[0].notification_deadline, at(DISCOVERED + 72 * HOUR));
 
     // A read shows the same, over gRPC and REST.
@@ -169,12 +164,7 @@ async fn each_jurisdiction_shows_its_rules_deadlines_and_sources_and_follows_eve
         assert_eq!(shown.notify_authority_deadline, None);
         assert_eq!(shown.urgency, i32::from(pb::urgency::Value::None));
     }
-    let found = app
-        .incidents
-        .search_incidents(app.admin(pb::SearchIncidentsRequest::default()))
-        .await
-        .expect("search")
-        .into_inner();
+    let found = app.search_all().await;
     assert_eq!(found.incidents[0].notification_deadline, None, "nothing is open");
 }
 

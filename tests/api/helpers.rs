@@ -350,6 +350,16 @@ impl TestApp {
         }
     }
 
+    /// The first page of every incident of the tenant, by the default search.
+    pub async fn search_all(&mut self) -> pb::SearchIncidentsResponse {
+        let request = self.admin(pb::SearchIncidentsRequest::default());
+        self.incidents
+            .search_incidents(request)
+            .await
+            .expect("search")
+            .into_inner()
+    }
+
     /// What the health service says of the incident service.
     pub async fn health(&self) -> tonic_health::pb::health_check_response::ServingStatus {
         use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
