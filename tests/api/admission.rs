@@ -472,3 +472,29 @@ async fn a_reflection_stream_is_not_ended_by_the_body_timeout() {
     let trailers = body.trailers().await.expect("trailers").expect("sent");
     assert_eq!(Status::from_header_map(&trailers).expect("status").code(), Code::Ok);
 }
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_400_in_words_of_the_request_not_hypers() {
+    let mut app = app_with(Limits::default()).await;
+    let seed = app.seed().await;
+    let token = app.token("INCIDENT");
+    let mut socket = TcpStream::connect(app.address).await.expect("connect");
+    // A chunk size that is not hexadecimal.
+    let request = format!(
+        "POST /api/incident/v1/incidents HTTP/1.1\r\nhost: incidentd\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    timeout(Duration::from_secs(3), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered, and the connection closed")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"reason\":\"UNREADABLE_BODY\""), "{answer}");
+    assert!(!answer.to_lowercase().contains("hyper"), "{answer}");
+    // Nothing was made, and the server serves on.
+    app.create(seed.minimal("After")).await.expect("served");
+    assert_eq!(app.search_all().await.total_elements, 1);
+}
