@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 
 use super::{
     enums::{NotificationNeeded, NotifyState, Recipient, Urgency, WindowUnit},
-    jurisdiction::Jurisdiction,
+    jurisdiction::Impacted,
     notification::{Catalogue, Rule, Window},
 };
 
@@ -55,39 +55,33 @@ impl Guidance {
     }
 }
 
-/// What the incident says that the rules depend on.
+/// What the incident says that the rules depend on, in every jurisdiction.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts {
     pub notification_needed: NotificationNeeded,
     pub date_discovered: Option<DateTime<Utc>>,
-    /// The individuals affected in the jurisdiction, when known.
-    pub affected: Option<u64>,
 }
 
-/// The guidances of every rule that applies in `jurisdiction`, in the
-/// catalogue's order. A rule applies when it covers the jurisdiction, was in
-/// effect on the day the breach was discovered (today, while that is not
+/// The guidances of every rule that applies in the impacted jurisdiction, in
+/// the catalogue's order. A rule applies when it covers the jurisdiction, was
+/// in effect on the day the breach was discovered (today, while that is not
 /// known), and its threshold is met or the count is not known yet.
-pub fn assess(
-    catalogue: &'static Catalogue,
-    jurisdiction: &Jurisdiction,
-    facts: Facts,
-    now: DateTime<Utc>,
-) -> Vec<Guidance> {
+pub fn assess(catalogue: &'static Catalogue, impacted: Impacted, facts: Facts, now: DateTime<Utc>) -> Vec<Guidance> {
     let day = facts.date_discovered.unwrap_or(now).date_naive();
+    let affected = impacted.affected_individuals;
     catalogue
-        .covering(jurisdiction)
+        .covering(impacted.jurisdiction)
         .filter(|rule| rule.effective <= day)
-        .filter(|rule| match (rule.min_affected, facts.affected) {
+        .filter(|rule| match (rule.min_affected, affected) {
             (Some(min), Some(count)) => count >= min,
             _ => true,
         })
-        .map(|rule| guidance(rule, facts))
+        .map(|rule| guidance(rule, facts, affected))
         .collect()
 }
 
-fn guidance(rule: &'static Rule, facts: Facts) -> Guidance {
-    let count_unknown = rule.min_affected.is_some() && facts.affected.is_none();
+fn guidance(rule: &'static Rule, facts: Facts, affected: Option<u64>) -> Guidance {
+    let count_unknown = rule.min_affected.is_some() && affected.is_none();
     let state = match facts.notification_needed {
         NotificationNeeded::No => NotifyState::NotificationNotRequired,
         NotificationNeeded::Unknown => NotifyState::NeedsMoreInfo,
@@ -171,25 +165,33 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn place(country: &str, state: Option<&str>) -> Jurisdiction {
-        jurisdiction::list(Some(country))
-            .into_iter()
-            .find(|j| j.state_province_code == state)
-            .unwrap()
+    /// A jurisdiction with `affected` individuals there.
+    fn counted(country: &str, state: Option<&str>, affected: Option<u64>) -> Impacted {
+        Impacted {
+            jurisdiction: jurisdiction::by_code(country, state).unwrap(),
+            affected_individuals: affected,
+        }
+    }
+
+    fn place(country: &str, state: Option<&str>) -> Impacted {
+        counted(country, state, None)
     }
 
     fn facts(needed: NotificationNeeded, discovered: Option<&str>) -> Facts {
         Facts {
             notification_needed: needed,
             date_discovered: discovered.map(at),
-            affected: None,
         }
     }
 
     const NOW: &str = "2026-12-02T12:00:00Z";
 
     fn assessed(country: &str, state: Option<&str>, facts: Facts) -> Vec<(String, NotifyState, Option<String>)> {
-        assess(catalogue(), &place(country, state), facts, at(NOW))
+        assessed_in(place(country, state), facts)
+    }
+
+    fn assessed_in(impacted: Impacted, facts: Facts) -> Vec<(String, NotifyState, Option<String>)> {
+        assess(catalogue(), impacted, facts, at(NOW))
             .into_iter()
             .map(|g| (g.rule.id.clone(), g.state, g.deadline.map(|d| d.to_rfc3339())))
             .collect()
@@ -284,23 +286,15 @@ mod tests {
                 ),
             ]
         );
-        let few = Facts {
-            affected: Some(249),
-            ..yes
-        };
         assert_eq!(
-            assessed("USA", Some("TX"), few),
+            assessed_in(counted("USA", Some("TX"), Some(249)), yes),
             [row(
                 "us-tx-bcc-521-053-individuals",
                 Required,
                 Some("2027-01-19T22:30:00Z")
             )]
         );
-        let many = Facts {
-            affected: Some(250),
-            ..yes
-        };
-        assert_eq!(assessed("USA", Some("TX"), many)[1].1, Required);
+        assert_eq!(assessed_in(counted("USA", Some("TX"), Some(250)), yes)[1].1, Required);
     }
 
     #[test]
@@ -330,7 +324,7 @@ mod tests {
     fn the_summary_takes_the_most_pressing_state_and_the_earliest_open_deadline() {
         let guidances = assess(
             catalogue(),
-            &place("USA", Some("CA")),
+            place("USA", Some("CA")),
             facts(Yes, Some("2026-11-30T00:00:00Z")),
             at(NOW),
         );
@@ -346,7 +340,7 @@ mod tests {
         assert_eq!(urgency(&guidances, at("2026-12-24T00:00:00Z")), Urgency::Medium);
         assert_eq!(urgency(&guidances, at("2026-12-29T12:00:00Z")), Urgency::High);
         assert_eq!(urgency(&guidances, at("2027-02-01T00:00:00Z")), Urgency::High, "passed");
-        let none = assess(catalogue(), &place("USA", Some("CA")), facts(No, None), at(NOW));
+        let none = assess(catalogue(), place("USA", Some("CA")), facts(No, None), at(NOW));
         assert_eq!(urgency(&none, at(NOW)), Urgency::None);
         assert_eq!(summary(&none, Recipient::Authority), Some((NotRequired, None)));
         assert_eq!(summary(&[], Recipient::Authority), None);

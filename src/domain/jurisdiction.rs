@@ -199,9 +199,23 @@ pub fn country_filter(code: Option<&str>) -> Result<Option<&str>, super::Error> 
     }
 }
 
+/// The jurisdiction of these exact codes (`USA` and `CA`, `DEU` and none), as
+/// the catalogue keeps them: upper case, a state for USA and CAN only.
+pub fn by_code(country: &str, state: Option<&str>) -> Option<&'static Jurisdiction> {
+    CATALOGUE
+        .by_code
+        .get(&code_key(country, state))
+        .map(|&i| &CATALOGUE.entries[i])
+}
+
 /// Whether `code` is an alpha-3 country code of the catalogue (any case).
 pub fn is_country(code: &str) -> bool {
-    rust_iso3166::from_alpha3(&code.to_ascii_uppercase()).is_some()
+    country(code).is_some()
+}
+
+/// The catalogue's alpha-3 code of the country `code` names (any case).
+pub fn country(code: &str) -> Option<&'static str> {
+    rust_iso3166::from_alpha3(&code.to_ascii_uppercase()).map(|country| country.alpha3)
 }
 
 /// A jurisdiction request as it arrives: every part optional.
@@ -260,19 +274,15 @@ fn by_codes(country: &str, state: Option<&str>) -> Result<&'static Jurisdiction,
             "stateProvinceCode",
             format!("must be left out for {country}: only USA and CAN have state or province jurisdictions"),
         )]),
-        _ => CATALOGUE
-            .by_code
-            .get(&code_key(country, state))
-            .map(|&i| &CATALOGUE.entries[i])
-            .ok_or_else(|| {
-                vec![(
-                    "stateProvinceCode",
-                    format!(
-                        "{} is not a state or province of {country}",
-                        super::text::shorten(state.unwrap_or_default())
-                    ),
-                )]
-            }),
+        _ => by_code(country, state).ok_or_else(|| {
+            vec![(
+                "stateProvinceCode",
+                format!(
+                    "{} is not a state or province of {country}",
+                    super::text::shorten(state.unwrap_or_default())
+                ),
+            )]
+        }),
     }
 }
 

@@ -290,19 +290,20 @@ fn places(covers: &str, groups: &std::collections::BTreeMap<String, Vec<String>>
     codes
         .into_iter()
         .map(|code| {
-            let (country, state) = match code.split_once('-') {
-                Some((country, state)) => (country, Some(state)),
-                None => (code, None),
+            let place = match code.split_once('-') {
+                Some((country, state)) => jurisdiction::by_code(country, Some(state)).map(|j| Place {
+                    country_code: j.country_code,
+                    state_province_code: j.state_province_code,
+                }),
+                // A country covers all of its states or provinces, where it has them.
+                None => jurisdiction::country(code)
+                    .filter(|c| *c == code)
+                    .map(|country_code| Place {
+                        country_code,
+                        state_province_code: None,
+                    }),
             };
-            let found = jurisdiction::list(Some(country));
-            let entry = found
-                .iter()
-                .find(|j| state.is_none_or(|s| j.state_province_code == Some(s)) && j.country_code == country)
-                .ok_or_else(|| format!("covers {code:?}, which is no group, country or state of the catalogue"))?;
-            Ok(Place {
-                country_code: entry.country_code,
-                state_province_code: state.and(entry.state_province_code),
-            })
+            place.ok_or_else(|| format!("covers {code:?}, which is no group, country or state of the catalogue"))
         })
         .collect()
 }
@@ -367,22 +368,13 @@ mod tests {
     #[test]
     fn a_group_covers_each_member_and_a_state_only_itself() {
         let catalogue = catalogue();
-        let germany = &jurisdiction::list(Some("DEU"))[0];
+        let germany = jurisdiction::by_code("DEU", None).unwrap();
         assert!(catalogue.covering(germany).any(|rule| rule.covers == "EEA"));
-        let california = jurisdiction::list(Some("USA"))
-            .into_iter()
-            .find(|j| j.state_province_code == Some("CA"))
-            .unwrap();
-        let texas = jurisdiction::list(Some("USA"))
-            .into_iter()
-            .find(|j| j.state_province_code == Some("TX"))
-            .unwrap();
-        assert!(catalogue.covering(&california).all(|rule| rule.covers == "USA-CA"));
-        assert!(catalogue.covering(&texas).all(|rule| rule.covers == "USA-TX"));
-        let wyoming = jurisdiction::list(Some("USA"))
-            .into_iter()
-            .find(|j| j.state_province_code == Some("WY"))
-            .unwrap();
-        assert_eq!(catalogue.covering(&wyoming).count(), 0, "no rule is guessed");
+        let california = jurisdiction::by_code("USA", Some("CA")).unwrap();
+        let texas = jurisdiction::by_code("USA", Some("TX")).unwrap();
+        assert!(catalogue.covering(california).all(|rule| rule.covers == "USA-CA"));
+        assert!(catalogue.covering(texas).all(|rule| rule.covers == "USA-TX"));
+        let wyoming = jurisdiction::by_code("USA", Some("WY")).unwrap();
+        assert_eq!(catalogue.covering(wyoming).count(), 0, "no rule is guessed");
     }
 }

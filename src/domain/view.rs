@@ -160,8 +160,6 @@ impl From<Incident> for IncidentView {
         let facts = Facts {
             notification_needed: incident.notification_needed,
             date_discovered: incident.date_discovered,
-            // Each jurisdiction's own count, below.
-            affected: None,
         };
         // Urgency is relative to the moment the incident is shown.
         let now = Utc::now();
@@ -311,15 +309,11 @@ impl From<Incident> for IncidentSummaryView {
 impl JurisdictionView {
     /// A jurisdiction with the guidance of every rule that applies in it.
     fn assessed(impacted: Impacted, facts: Facts, now: DateTime<Utc>) -> Self {
+        let guidances = guidance::assess(notification::catalogue(), impacted, facts, now);
         let Impacted {
             jurisdiction,
             affected_individuals,
         } = impacted;
-        let facts = Facts {
-            affected: affected_individuals,
-            ..facts
-        };
-        let guidances = guidance::assess(notification::catalogue(), jurisdiction, facts, now);
         let (notify_authority, notify_authority_deadline) = guidance::summary(&guidances, Recipient::Authority).unzip();
         let (notify_individual, notify_individual_deadline) =
             guidance::summary(&guidances, Recipient::Individuals).unzip();

@@ -244,10 +244,7 @@ fn synthetic(
     let jurisdiction = |k: usize| {
         let code = jurisdictions[(i + k) % jurisdictions.len()];
         let (country, state) = code.split_once('-').map_or((code, None), |(c, s)| (c, Some(s)));
-        jurisdiction::list(Some(country))
-            .into_iter()
-            .find(|j| j.state_province_code == state)
-            .and_then(|j| jurisdiction::by_id(j.id))
+        jurisdiction::by_code(country, state)
             .map(|jurisdiction| jurisdiction::Impacted {
                 jurisdiction,
                 affected_individuals: None,
