@@ -206,24 +206,30 @@ async fn a_rest_body_that_stops_coming_is_answered_408_and_frees_its_slot() {
     .await;
     let seed = app.seed().await;
     let token = app.token("INCIDENT");
-    let mut socket = TcpStream::connect(app.address).await.expect("connect");
     let head = format!(
         "POST /api/incident/v1/incidents HTTP/1.1\r\nhost: incidentd\r\nauthorization: Bearer {token}\r\n\
          content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"name\": \"Slow"
     );
-    socket.write_all(head.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    timeout(Duration::from_secs(3), socket.read_to_end(&mut answer))
-        .await
-        .expect("answered, and the connection closed")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = answered_then_closed(app.address, &head).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"reason\":\"BODY_TIMEOUT\""), "{answer}");
     // Nothing was created, and the tenant's one slot is free.
     app.create(seed.minimal("After")).await.expect("served again");
     let found = app.search_all().await;
     assert_eq!(found.total_elements, 1, "only the incident made afterwards");
+}
+
+/// What the server answers to `request` sent raw over HTTP/1.1, once it has
+/// closed the connection (within 3 s).
+async fn answered_then_closed(address: SocketAddr, request: &str) -> String {
+    let mut socket = TcpStream::connect(address).await.expect("connect");
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    timeout(Duration::from_secs(3), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered, and the connection closed")
+        .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// A raw gRPC call of GetIncident with `message` as its body.
@@ -478,19 +484,12 @@ async fn a_malformed_chunked_body_is_400_in_words_of_the_request_not_hypers() {
     let mut app = app_with(Limits::default()).await;
     let seed = app.seed().await;
     let token = app.token("INCIDENT");
-    let mut socket = TcpStream::connect(app.address).await.expect("connect");
     // A chunk size that is not hexadecimal.
     let request = format!(
         "POST /api/incident/v1/incidents HTTP/1.1\r\nhost: incidentd\r\nauthorization: Bearer {token}\r\n\
          content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"
     );
-    socket.write_all(request.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    timeout(Duration::from_secs(3), socket.read_to_end(&mut answer))
-        .await
-        .expect("answered, and the connection closed")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = answered_then_closed(app.address, &request).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("\"reason\":\"UNREADABLE_BODY\""), "{answer}");
     assert!(!answer.to_lowercase().contains("hyper"), "{answer}");
