@@ -89,6 +89,31 @@ where
     }
 }
 
+/// A vocabulary value kept under its original API name (`AUTHORITY`) rather
+/// than its Rust name, for JSON that reads like a request
+/// (`#[serde(with = "by_name")]`).
+pub mod by_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<T, S>(value: &T, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<&'static str>,
+        S: Serializer,
+    {
+        s.serialize_str((*value).into())
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: std::str::FromStr,
+        D: Deserializer<'de>,
+    {
+        let name = String::deserialize(d)?;
+        name.parse()
+            .map_err(|_| D::Error::custom(format!("unknown name {name}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

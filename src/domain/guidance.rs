@@ -3,19 +3,22 @@
 //! `dateDiscovered`. Each applicable rule gives one guidance, with the
 //! deadline it leads to and how; the jurisdiction's summary fields (the
 //! original API's `notifyAuthority`, its deadline, `urgency`, the counts) are
-//! read off those guidances.
+//! read off those guidances. A notice recorded for a recipient addresses its
+//! guidances there.
 
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 
 use super::{
     enums::{NotificationNeeded, NotifyState, Recipient, Urgency, WindowUnit},
+    incident::Incident,
     jurisdiction::Impacted,
-    notification::{Catalogue, Rule, Window},
+    notice::Notice,
+    notification::{self, Catalogue, Rule, Window},
 };
 
 /// The latest moment a deadline can be: the end of the year 9999, as every
 /// time the register keeps.
-fn latest() -> DateTime<Utc> {
+pub fn latest() -> DateTime<Utc> {
     "9999-12-31T23:59:59.999999Z".parse().expect("a valid time")
 }
 
@@ -30,6 +33,8 @@ pub struct Guidance {
     pub deadline: Option<DateTime<Utc>>,
     /// The moment the window is counted from: the incident's `dateDiscovered`.
     pub clock_start: Option<DateTime<Utc>>,
+    /// The notification recorded as sent to this rule's recipient there.
+    pub notice: Option<Notice>,
 }
 
 impl Guidance {
@@ -46,28 +51,57 @@ impl Guidance {
         self.rule.clock_start_assumed()
     }
 
-    /// Whether the duty may still be owed: required, or not yet decided.
+    /// Whether the duty may be owed: required, or not yet decided.
     pub fn is_open(&self) -> bool {
         matches!(
             self.state,
             NotifyState::NotificationRequired | NotifyState::NeedsMoreInfo
         )
     }
+
+    /// Whether the duty is open and nobody has been notified yet: what
+    /// urgency and the search for what is due look at.
+    pub fn is_due(&self) -> bool {
+        self.is_open() && self.notice.is_none()
+    }
+
+    /// Whether the recorded notification came after the deadline; none while
+    /// nothing is recorded or there is no deadline to be late for.
+    pub fn late(&self) -> Option<bool> {
+        Some(self.notice.as_ref()?.notified_at > self.deadline?)
+    }
 }
 
 /// What the incident says that the rules depend on, in every jurisdiction.
 #[derive(Debug, Clone, Copy)]
-pub struct Facts {
+pub struct Facts<'a> {
     pub notification_needed: NotificationNeeded,
     pub date_discovered: Option<DateTime<Utc>>,
+    /// When the incident was last written: the day a rule must be in effect
+    /// by while `dateDiscovered` is not known. Guidance depends on what is
+    /// stored only, so every read of a revision shows the same.
+    pub written_at: DateTime<Utc>,
+    pub notices: &'a [Notice],
+}
+
+impl<'a> Facts<'a> {
+    pub fn of(incident: &'a Incident) -> Self {
+        Self {
+            notification_needed: incident.notification_needed,
+            date_discovered: incident.date_discovered,
+            written_at: incident.updated_at,
+            notices: &incident.notices,
+        }
+    }
 }
 
 /// The guidances of every rule that applies in the impacted jurisdiction, in
 /// the catalogue's order. A rule applies when it covers the jurisdiction, was
-/// in effect on the day the breach was discovered (today, while that is not
-/// known), and its threshold is met or the count is not known yet.
-pub fn assess(catalogue: &'static Catalogue, impacted: Impacted, facts: Facts, now: DateTime<Utc>) -> Vec<Guidance> {
-    let day = facts.date_discovered.unwrap_or(now).date_naive();
+/// in effect on the day the breach was discovered (the day of the write,
+/// while that is not known), and its threshold is met or the count is not
+/// known yet.
+pub fn assess(catalogue: &'static Catalogue, impacted: Impacted, facts: Facts<'_>) -> Vec<Guidance> {
+    let day = facts.date_discovered.unwrap_or(facts.written_at).date_naive();
     let affected = impacted.affected_individuals;
     catalogue
         .covering(impacted.jurisdiction)
@@ -76,11 +110,39 @@ pub fn assess(catalogue: &'static Catalogue, impacted: Impacted, facts: Facts, n
             (Some(min), Some(count)) => count >= min,
             _ => true,
         })
-        .map(|rule| guidance(rule, facts, affected))
+        .map(|rule| {
+            let notice = facts
+                .notices
+                .iter()
+                .find(|n| n.jurisdiction.id == impacted.jurisdiction.id && n.recipient == rule.recipient);
+            guidance(rule, facts, affected, notice.cloned())
+        })
         .collect()
 }
 
-fn guidance(rule: &'static Rule, facts: Facts, affected: Option<u64>) -> Guidance {
+/// The deadlines of an incident still due (open, nobody notified yet), in
+/// every impacted jurisdiction, as the catalogue has them: what a search for
+/// what is due looks in, stored with every write.
+pub fn due(incident: &Incident) -> Vec<DateTime<Utc>> {
+    let facts = Facts::of(incident);
+    incident
+        .jurisdictions
+        .iter()
+        .flat_map(|impacted| assess(notification::catalogue(), *impacted, facts))
+        .filter(Guidance::is_due)
+        .filter_map(|g| g.deadline)
+        .collect()
+}
+
+/// What an incident sorts by in `notificationDeadline` order: its earliest
+/// deadline still due, and the latest time the register keeps when none is,
+/// so that those come last (a deadline at that very moment sorts with them,
+/// which is where it belongs).
+pub fn sort_key(incident: &Incident) -> DateTime<Utc> {
+    due(incident).into_iter().min().unwrap_or_else(latest)
+}
+
+fn guidance(rule: &'static Rule, facts: Facts<'_>, affected: Option<u64>, notice: Option<Notice>) -> Guidance {
     let count_unknown = rule.min_affected.is_some() && affected.is_none();
     let state = match facts.notification_needed {
         NotificationNeeded::No => NotifyState::NotificationNotRequired,
@@ -97,6 +159,7 @@ fn guidance(rule: &'static Rule, facts: Facts, affected: Option<u64>) -> Guidanc
             .filter(|_| open)
             .and_then(|start| deadline(start, rule.window)),
         clock_start: facts.date_discovered,
+        notice,
     }
 }
 
@@ -140,12 +203,12 @@ pub fn summary(guidances: &[Guidance], recipient: Recipient) -> Option<(NotifySt
     Some((state, deadline))
 }
 
-/// How urgent the jurisdiction is: HIGH when an open deadline has passed or
-/// falls within 24 hours, MEDIUM within 7 days, LOW later or with no fixed
-/// deadline, NONE when no duty is open. A duty still to be decided counts, as
-/// its clock runs while the team decides.
+/// How urgent the jurisdiction is: HIGH when a deadline still due has passed
+/// or falls within 24 hours, MEDIUM within 7 days, LOW later or with no fixed
+/// deadline, NONE when nothing is due. A duty still to be decided counts, as
+/// its clock runs while the team decides; one notified does not.
 pub fn urgency(guidances: &[Guidance], now: DateTime<Utc>) -> Urgency {
-    let open: Vec<&Guidance> = guidances.iter().filter(|g| g.is_open()).collect();
+    let open: Vec<&Guidance> = guidances.iter().filter(|g| g.is_due()).collect();
     if open.is_empty() {
         return Urgency::None;
     }
@@ -177,10 +240,12 @@ mod tests {
         counted(country, state, None)
     }
 
-    fn facts(needed: NotificationNeeded, discovered: Option<&str>) -> Facts {
+    fn facts(needed: NotificationNeeded, discovered: Option<&str>) -> Facts<'static> {
         Facts {
             notification_needed: needed,
             date_discovered: discovered.map(at),
+            written_at: at(NOW),
+            notices: &[],
         }
     }
 
@@ -191,7 +256,7 @@ mod tests {
     }
 
     fn assessed_in(impacted: Impacted, facts: Facts) -> Vec<(String, NotifyState, Option<String>)> {
-        assess(catalogue(), impacted, facts, at(NOW))
+        assess(catalogue(), impacted, facts)
             .into_iter()
             .map(|g| (g.rule.id.clone(), g.state, g.deadline.map(|d| d.to_rfc3339())))
             .collect()
@@ -326,7 +391,6 @@ mod tests {
             catalogue(),
             place("USA", Some("CA")),
             facts(Yes, Some("2026-11-30T00:00:00Z")),
-            at(NOW),
         );
         assert_eq!(
             summary(&guidances, Recipient::Individuals),
@@ -340,9 +404,58 @@ mod tests {
         assert_eq!(urgency(&guidances, at("2026-12-24T00:00:00Z")), Urgency::Medium);
         assert_eq!(urgency(&guidances, at("2026-12-29T12:00:00Z")), Urgency::High);
         assert_eq!(urgency(&guidances, at("2027-02-01T00:00:00Z")), Urgency::High, "passed");
-        let none = assess(catalogue(), place("USA", Some("CA")), facts(No, None), at(NOW));
+        let none = assess(catalogue(), place("USA", Some("CA")), facts(No, None));
         assert_eq!(urgency(&none, at(NOW)), Urgency::None);
         assert_eq!(summary(&none, Recipient::Authority), Some((NotRequired, None)));
         assert_eq!(summary(&[], Recipient::Authority), None);
+    }
+
+    #[test]
+    fn a_notice_addresses_its_recipient_and_is_late_after_the_deadline() {
+        let ca = jurisdiction::by_code("USA", Some("CA")).unwrap();
+        let notices = [Notice {
+            jurisdiction: ca,
+            recipient: Recipient::Individuals,
+            notified_at: at("2026-12-31T00:00:00Z"),
+            reference: None,
+        }];
+        let yes = Facts {
+            notices: &notices,
+            ..facts(Yes, Some("2026-11-30T00:00:00Z"))
+        };
+        let guidances = assess(catalogue(), place("USA", Some("CA")), yes);
+        let individuals = guidances
+            .iter()
+            .find(|g| g.recipient() == Recipient::Individuals)
+            .unwrap();
+        assert_eq!(individuals.late(), Some(true), "a day after 2026-12-30");
+        assert!(individuals.is_open() && !individuals.is_due());
+        // The attorney general's notice (2027-01-14) is still due, and only it
+        // counts now: the individuals' deadline a day away made it HIGH.
+        let authority = guidances
+            .iter()
+            .find(|g| g.recipient() == Recipient::Authority)
+            .unwrap();
+        assert_eq!(authority.late(), None);
+        assert_eq!(urgency(&guidances, at("2026-12-29T12:00:00Z")), Urgency::Low);
+        // Another jurisdiction's notice addresses nothing here.
+        let elsewhere = assess(catalogue(), place("USA", Some("TX")), yes);
+        assert!(elsewhere.iter().all(|g| g.notice.is_none()));
+        // With NO the record stays, and the duty is not required.
+        let no = Facts {
+            notices: &notices,
+            ..facts(No, Some("2026-11-30T00:00:00Z"))
+        };
+        let guidances = assess(catalogue(), place("USA", Some("CA")), no);
+        let individuals = guidances
+            .iter()
+            .find(|g| g.recipient() == Recipient::Individuals)
+            .unwrap();
+        assert_eq!(individuals.state, NotRequired);
+        assert_eq!(
+            individuals.notice.as_ref().map(|n| n.notified_at),
+            Some(at("2026-12-31T00:00:00Z"))
+        );
+        assert_eq!(individuals.late(), None, "no deadline to be late for");
     }
 }

@@ -8,6 +8,7 @@ use super::{
     enums::{AssigneeKind, IncidentStatus, NotificationNeeded, SourceType},
     inventory::InventoryLinks,
     jurisdiction::Impacted,
+    notice::Notice,
     reference::{Assignee, AttributeOption, IncidentType, Organization},
     text::{Name, Text, name_key},
 };
@@ -76,6 +77,7 @@ impl IncidentDraft {
             updated_at,
             revision,
             linked_inventories,
+            notices,
         } = record;
         Incident {
             id,
@@ -102,6 +104,7 @@ impl IncidentDraft {
             assignees: self.assignees,
             jurisdictions: self.jurisdictions,
             linked_inventories,
+            notices,
         }
     }
 }
@@ -120,6 +123,7 @@ pub struct Record {
     pub updated_at: DateTime<Utc>,
     pub revision: i64,
     pub linked_inventories: Vec<InventoryLinks>,
+    pub notices: Vec<Notice>,
 }
 
 /// An assignee of an incident, with the e-mail address the request gave.
@@ -160,6 +164,9 @@ pub struct Incident {
     pub jurisdictions: Vec<Impacted>,
     /// Given at creation, by inventory type.
     pub linked_inventories: Vec<InventoryLinks>,
+    /// The notifications recorded as sent, in the order first recorded.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
 }
 
 impl Incident {
@@ -177,6 +184,7 @@ impl Incident {
             updated_at: self.updated_at,
             revision: self.revision,
             linked_inventories: self.linked_inventories.clone(),
+            notices: self.notices.clone(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod incident;
 pub mod input;
 pub mod inventory;
 pub mod jurisdiction;
+pub mod notice;
 pub mod notification;
 pub mod path;
 pub mod reference;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{
     enums::{IncidentStatus, NotificationNeeded, SourceType, parse_choice},
     error::Violations,
+    guidance,
     incident::Incident,
     input::{WireTime, parse_time},
     text::{parse_uuid, shorten},
@@ -53,6 +54,10 @@ pub struct FilterFields {
     pub deadline: Option<RangeFields>,
     pub created_dt: Option<RangeFields>,
     pub updated_dt: Option<RangeFields>,
+    /// Left out of a search's fingerprint when absent, so that page tokens
+    /// sealed before it existed stay valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_due: Option<RangeFields>,
 }
 
 /// A search as it arrives.
@@ -92,6 +97,8 @@ pub struct Filters {
     pub deadline: TimeRange,
     pub created_at: TimeRange,
     pub updated_at: TimeRange,
+    /// Incidents with a deadline still due in the range (see `guidance::due`).
+    pub notification_due: TimeRange,
 }
 
 /// What results are ordered by; ties always by id, in the same direction.
@@ -101,6 +108,8 @@ pub enum SortKey {
     Name,
     Number,
     UpdatedDt,
+    /// The earliest deadline still due; incidents with none come last.
+    NotificationDeadline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +261,7 @@ impl Search {
             SortKey::UpdatedDt => SortValue::Time(last.updated_at),
             SortKey::Name => SortValue::Text(last.name.clone()),
             SortKey::Number => SortValue::Number(last.number),
+            SortKey::NotificationDeadline => SortValue::Time(guidance::sort_key(last)),
         };
         let token = Token {
             search: self.fingerprint.clone(),
@@ -290,6 +300,7 @@ fn parse_sort(raw: &str) -> Result<Sort, String> {
         "name" => Some(SortKey::Name),
         "number" => Some(SortKey::Number),
         "updatedDT" => Some(SortKey::UpdatedDt),
+        "notificationDeadline" => Some(SortKey::NotificationDeadline),
         _ => None,
     };
     let descending = match direction {
@@ -300,7 +311,7 @@ fn parse_sort(raw: &str) -> Result<Sort, String> {
     match (key, descending) {
         (Some(key), Some(descending)) => Ok(Sort { key, descending }),
         _ => Err(format!(
-            "must be createdDate, name, number or updatedDT, then ,asc or ,desc; got {}",
+            "must be createdDate, name, number, updatedDT or notificationDeadline, then ,asc or ,desc; got {}",
             shorten(raw)
         )),
     }
@@ -344,6 +355,7 @@ fn parse_filters(v: &mut Violations, fields: FilterFields) -> Filters {
         deadline,
         created_dt,
         updated_dt,
+        notification_due,
     } = fields;
     let mut uuids = |name: &str, raw: Vec<String>| parse_list(v, name, raw, |s| parse_uuid(s));
     let incident_ids = uuids("incidentIds", incident_ids);
@@ -406,6 +418,7 @@ fn parse_filters(v: &mut Violations, fields: FilterFields) -> Filters {
         deadline: range("deadline", deadline),
         created_at: range("createdDT", created_dt),
         updated_at: range("updatedDT", updated_dt),
+        notification_due: range("notificationDue", notification_due),
     }
 }
 

@@ -111,7 +111,7 @@ pub struct JurisdictionView {
     pub number_of_guidances: i32,
     /// Those whose notification is required.
     pub number_of_accepted_guidances: i32,
-    /// Those notified: none until notifications can be recorded.
+    /// Those whose recipient has been notified (`RecordNotification`).
     pub number_of_addressed_guidances: i32,
     /// One per rule that applies: how each deadline was reached.
     pub guidances: Vec<Guidance>,
@@ -148,7 +148,8 @@ pub struct IncidentSummaryView {
     pub status: IncidentStatus,
     pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
     pub revision: i64,
-    /// The earliest deadline of a notification still open, in any jurisdiction.
+    /// The earliest deadline still due (open, nobody notified yet), in any
+    /// jurisdiction.
     pub notification_deadline: Option<DateTime<Utc>>,
 }
 
@@ -157,12 +158,13 @@ impl From<Incident> for IncidentView {
         let assignee = incident.user_assignee().cloned();
         let schema_id = incident.schema_id();
         let etag = incident.etag();
-        let facts = Facts {
-            notification_needed: incident.notification_needed,
-            date_discovered: incident.date_discovered,
-        };
         // Urgency is relative to the moment the incident is shown.
         let now = Utc::now();
+        let jurisdiction_views: Vec<JurisdictionView> = incident
+            .jurisdictions
+            .iter()
+            .map(|impacted| JurisdictionView::assessed(*impacted, Facts::of(&incident), now))
+            .collect();
         let Incident {
             id,
             tenant_id: _,
@@ -186,8 +188,9 @@ impl From<Incident> for IncidentView {
             revision,
             attribute_values,
             assignees,
-            jurisdictions,
+            jurisdictions: _,
             linked_inventories,
+            notices: _,
         } = incident;
         IncidentView {
             id,
@@ -220,10 +223,7 @@ impl From<Incident> for IncidentView {
                     kind: a.assignee.kind,
                 })
                 .collect(),
-            jurisdictions: jurisdictions
-                .into_iter()
-                .map(|impacted| JurisdictionView::assessed(impacted, facts, now))
-                .collect(),
+            jurisdictions: jurisdiction_views,
             closed_setting_on: false,
             linked_inventories,
             revision,
@@ -293,7 +293,7 @@ impl From<IncidentView> for IncidentSummaryView {
             notification_deadline: jurisdictions
                 .iter()
                 .flat_map(|j| &j.guidances)
-                .filter(|g| g.is_open())
+                .filter(|g| g.is_due())
                 .filter_map(|g| g.deadline)
                 .min(),
         }
@@ -308,8 +308,8 @@ impl From<Incident> for IncidentSummaryView {
 
 impl JurisdictionView {
     /// A jurisdiction with the guidance of every rule that applies in it.
-    fn assessed(impacted: Impacted, facts: Facts, now: DateTime<Utc>) -> Self {
-        let guidances = guidance::assess(notification::catalogue(), impacted, facts, now);
+    fn assessed(impacted: Impacted, facts: Facts<'_>, now: DateTime<Utc>) -> Self {
+        let guidances = guidance::assess(notification::catalogue(), impacted, facts);
         let Impacted {
             jurisdiction,
             affected_individuals,
@@ -328,7 +328,7 @@ impl JurisdictionView {
             notify_authority_deadline: notify_authority_deadline.flatten(),
             number_of_guidances: count(|_| true).unwrap_or(i32::MAX),
             number_of_accepted_guidances: count(|g| g.state == NotifyState::NotificationRequired).unwrap_or(i32::MAX),
-            number_of_addressed_guidances: 0,
+            number_of_addressed_guidances: count(|g| g.notice.is_some()).unwrap_or(i32::MAX),
             guidances,
         }
     }

@@ -15,6 +15,7 @@ use crate::{
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef},
         jurisdiction::{Jurisdiction, JurisdictionRef},
+        notice::NoticeFields,
         notification::{Rule, Window},
         reference::{Assignee, Attribute, IncidentType, Organization},
         revision::{FieldChange, Revision, RevisionList},
@@ -22,7 +23,7 @@ use crate::{
         view::{AttributeValueView, IncidentSummaryView, IncidentView, JurisdictionView, StageView},
     },
     pb,
-    service::UpdateRequest,
+    service::{NotificationRequest, UpdateRequest},
 };
 
 /// The original name of a proto enum value; `None` when unset (0), the number
@@ -103,6 +104,30 @@ impl From<pb::IncidentUpdate> for IncidentFields {
 
 /// The create body: the editable body plus the create-only fields.
 /// An update as the use case takes it.
+pub fn notification_request(request: pb::RecordNotificationRequest) -> NotificationRequest {
+    let pb::RecordNotificationRequest {
+        incident_id,
+        country_code,
+        state_province_code,
+        recipient,
+        notified_at,
+        reference,
+        request_id,
+    } = request;
+    NotificationRequest {
+        incident_id,
+        notice: NoticeFields {
+            country_code,
+            state_province_code,
+            // Unset is "not given"; an unknown number is refused by name.
+            recipient: enum_name(recipient, pb::recipient::Value::as_str_name).unwrap_or_default(),
+            notified_at: notified_at.map(wire_time),
+            reference,
+        },
+        request_id,
+    }
+}
+
 pub fn update_request(request: pb::UpdateIncidentRequest) -> UpdateRequest {
     let pb::UpdateIncidentRequest {
         incident_id,
@@ -464,6 +489,7 @@ pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
         deadline,
         created_dt,
         updated_dt,
+        notification_due,
     } = filters.unwrap_or_default();
     /// Enum values by name; unset (0) and unknown numbers as their number, to be refused.
     fn names<E: TryFrom<i32>>(raw: Vec<i32>, name: impl Fn(&E) -> &'static str + Copy) -> Vec<String> {
@@ -494,6 +520,7 @@ pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
             deadline: range(deadline),
             created_dt: range(created_dt),
             updated_dt: range(updated_dt),
+            notification_due: range(notification_due),
         },
         full_text,
         page,
@@ -697,6 +724,9 @@ fn guidance(guidance: Guidance) -> pb::Guidance {
         clock_start_assumed: guidance.clock_start_assumed(),
         citation: guidance.rule.citation.clone(),
         source_url: guidance.rule.source_url.clone(),
+        late: guidance.late(),
+        notified_at: guidance.notice.as_ref().map(|n| timestamp(n.notified_at)),
+        reference: guidance.notice.and_then(|n| n.reference),
     }
 }
 

@@ -66,6 +66,12 @@ impl pb::incident_service_server::IncidentService for Api {
         answer(self.service.update_incident(&principal, update).await)
     }
 
+    async fn record_notification(&self, request: Request<pb::RecordNotificationRequest>) -> Answer<pb::Incident> {
+        let principal = self.principal(&request)?;
+        let notification = convert::notification_request(request.into_inner());
+        answer(self.service.record_notification(&principal, notification).await)
+    }
+
     async fn search_incidents(
         &self,
         request: Request<pb::SearchIncidentsRequest>,

@@ -1,5 +1,5 @@
 //! The incidents' routes: create, read, replace (PUT), patch (merge patch),
-//! search and history.
+//! recording a notification, search and history.
 
 use axum::{
     Json,
@@ -18,8 +18,48 @@ use super::{
 };
 use crate::{
     domain::{FieldPath, Segment},
-    service::UpdateRequest,
+    service::{NotificationRequest, UpdateRequest},
 };
+
+/// Record that a recipient of one of the incident's jurisdictions has been
+/// notified: its guidances there show the notification, count as addressed and
+/// are no longer due. Recording the same recipient again replaces the record.
+/// Not in the original API.
+#[utoipa::path(
+    post,
+    path = "/api/incident/v1/incidents/{incidentId}/notifications",
+    tag = "incidents",
+    request_body = NotificationRecord,
+    params(
+        ("incidentId" = String, Path, format = Uuid),
+        ("Idempotency-Key" = Option<String>, Header, description = "A UUID: the same request sent again with it returns the first answer")
+    ),
+    responses(
+        (status = 200, description = "The incident", body = Incident, headers(("ETag" = String, description = "The tag of this revision"))),
+        (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key came with a different request", body = ErrorBody),
+        Refusals, BodyRefusals
+    )
+)]
+pub(super) async fn record_notification(
+    State(rest): State<Rest>,
+    Caller(caller): Caller,
+    IncidentId(incident_id): IncidentId,
+    headers: HeaderMap,
+    Body(record): Body<NotificationRecord>,
+) -> Result<Shown, ApiError> {
+    let request = NotificationRequest {
+        incident_id,
+        notice: record.into(),
+        request_id: idempotency_key(&headers)?,
+    };
+    let incident = rest
+        .service
+        .record_notification(&caller, request)
+        .await
+        .map_err(|e| ApiError::from_domain(e, body_path))?;
+    Ok(Shown(StatusCode::OK, incident.into()))
+}
 
 /// Create an incident.
 #[utoipa::path(

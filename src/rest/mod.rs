@@ -143,6 +143,7 @@ fn routes() -> OpenApiRouter<Rest> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_incident))
         .routes(routes!(get_incident, update_incident, patch_incident))
+        .routes(routes!(record_notification))
         .routes(routes!(search_incidents))
         .routes(routes!(list_incident_revisions))
         .routes(routes!(list_organizations, create_organization))

@@ -1,6 +1,6 @@
-//! The incident use cases: create, get and update. Each runs its flow here, over
-//! one transaction the store opens: parse, read, check the etag, apply the mask,
-//! resolve against reference data, diff, write.
+//! The incident use cases: create, get, update and recording a notification.
+//! Each runs its flow here, over one transaction the store opens: parse, read,
+//! check the etag, apply the mask, resolve against reference data, diff, write.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use crate::{
         incident::{Incident, Record},
         input::{IncidentFields, IncidentInput},
         inventory::{CreateOnly, CreateOnlyFields},
+        notice::{self, Notice, NoticeFields},
         request::RequestKey,
         resolve::resolve,
         revision::changes,
@@ -37,6 +38,14 @@ pub struct UpdateRequest {
     pub etag: String,
     /// Paths of the fields to replace; `None`: the whole body; no paths: no field.
     pub update_mask: Option<Vec<String>>,
+    pub request_id: String,
+}
+
+/// A notification to record, as a transport receives it.
+#[derive(Debug, Default)]
+pub struct NotificationRequest {
+    pub incident_id: String,
+    pub notice: NoticeFields,
     pub request_id: String,
 }
 
@@ -77,6 +86,78 @@ impl Service {
             .map_err(|e| e.within(BODY))
     }
 
+    /// Records that a recipient of one of the incident's jurisdictions has been
+    /// notified: its guidances there are addressed from then on. Recording one
+    /// again replaces it; recording the same again changes nothing.
+    pub async fn record_notification(
+        &self,
+        principal: &Principal,
+        request: NotificationRequest,
+    ) -> Result<IncidentView, Error> {
+        self.admit(principal, allow::UPDATE_INCIDENT)?;
+        let NotificationRequest {
+            incident_id,
+            notice,
+            request_id,
+        } = request;
+        let mut violations = Violations::new();
+        let id = violations.check("incidentId", parse_uuid(&incident_id));
+        let request = RequestKey::parse(&mut violations, &request_id, &("notify", id, &notice));
+        let notice = Notice::parse(&mut violations, notice, now());
+        match (id, notice) {
+            (Some(id), Some(notice)) if violations.is_empty() => self
+                .notify(principal, id, notice, request)
+                .await
+                .map(IncidentView::from),
+            _ => Err(violations.into_error()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
+    async fn notify(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        notice: Notice,
+        request: Option<RequestKey>,
+    ) -> Result<Incident, Error> {
+        let write = self.store.write(principal.tenant_id).await?;
+        if let Some(key) = &request
+            && let Some(answer) = write.replay(key).await?
+        {
+            return Ok(answer);
+        }
+        let current = write
+            .incident_for_update(id)
+            .await?
+            .ok_or_else(|| Error::incident_not_found(id))?;
+        let (notices, change) = notice::record(&current, notice)?;
+        let answer = match change {
+            None => current,
+            Some(change) => {
+                let updated = Incident {
+                    notices,
+                    updated_at: later_than(current.updated_at),
+                    revision: current.revision + 1,
+                    ..current.clone()
+                };
+                let revised = Revised {
+                    actor: principal,
+                    request_id: request.as_ref().map(|key| key.id),
+                    changes: std::slice::from_ref(&change),
+                };
+                write.rewrite_incident(&current, &updated, revised).await?;
+                updated
+            }
+        };
+        if let Some(key) = &request {
+            write.remember(key, &answer).await?;
+        }
+        write.commit().await?;
+        tracing::info!(revision = answer.revision, "notification recorded");
+        Ok(answer)
+    }
+
     #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id))]
     async fn create(
         &self,
@@ -111,6 +192,7 @@ impl Service {
             updated_at: at,
             revision: 1,
             linked_inventories: create_only.linked_inventories,
+            notices: Vec::new(),
         });
         let revised = Revised {
             actor: principal,

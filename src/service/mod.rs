@@ -7,7 +7,7 @@
 
 mod incidents;
 
-pub use incidents::UpdateRequest;
+pub use incidents::{NotificationRequest, UpdateRequest};
 /// What a create or an update can be told without the database, for the fuzz
 /// targets' entry points.
 #[cfg(any(test, feature = "fuzz"))]

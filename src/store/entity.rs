@@ -101,6 +101,13 @@ entity!(incident, "incident", {
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
     revision: i64,
+    /// The notifications recorded, as JSON (`domain::notice::Notice`).
+    notices: String,
+    /// The earliest deadline still due; the latest time the register keeps
+    /// when none is, so those sort last. Null until assessed.
+    notification_due: Option<DateTimeUtc>,
+    /// The catalogue version the stored deadlines were computed with.
+    guidance_version: Option<String>,
 });
 
 entity!(incident_attribute_value, "incident_attribute_value", {
@@ -134,6 +141,15 @@ entity!(incident_jurisdiction, "incident_jurisdiction", {
     country_code: String,
     state_province_code: Option<String>,
     affected_individuals: Option<i64>,
+});
+
+entity!(incident_deadline, "incident_deadline", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    incident_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    position: i32,
+    tenant_id: Uuid,
+    deadline: DateTimeUtc,
 });
 
 entity!(incident_inventory_link, "incident_inventory_link", {

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::{
     Store, Write, db_error,
     entity::{
-        incident, incident_assignee, incident_attribute_value, incident_inventory_link, incident_jurisdiction, tenant,
+        incident, incident_assignee, incident_attribute_value, incident_deadline, incident_inventory_link,
+        incident_jurisdiction, tenant,
     },
     history::{Claim, append_revision, claim, remember},
     insert_rows,
@@ -21,8 +22,8 @@ use super::{
 use crate::{
     auth::Principal,
     domain::{
-        Error, incident::Incident, input::IncidentInput, request::RequestKey, resolve::ReferenceSnapshot,
-        revision::FieldChange,
+        Error, guidance, incident::Incident, input::IncidentInput, notification, request::RequestKey,
+        resolve::ReferenceSnapshot, revision::FieldChange,
     },
 };
 
@@ -202,7 +203,18 @@ pub(super) fn new_row(incident: &Incident, auto_assess_jurisdictions: bool) -> i
     }
 }
 
-/// The columns of the editable body.
+/// What a search needs of the incident's guidance: its sort key, and the
+/// catalogue it was computed with.
+pub(super) fn guidance_columns(incident: &Incident) -> incident::ActiveModel {
+    incident::ActiveModel {
+        notification_due: Set(Some(guidance::sort_key(incident))),
+        guidance_version: Set(Some(notification::catalogue().version.clone())),
+        ..Default::default()
+    }
+}
+
+/// The columns of the editable body, the notifications recorded and the
+/// guidance they lead to.
 fn editable_columns(incident: &Incident) -> incident::ActiveModel {
     incident::ActiveModel {
         name: Set(incident.name.clone()),
@@ -215,7 +227,8 @@ fn editable_columns(incident: &Incident) -> incident::ActiveModel {
         source_type: Set(incident.source_type.as_str().to_owned()),
         root_cause: Set(incident.root_cause.clone()),
         notification_needed: Set(incident.notification_needed.as_str().to_owned()),
-        ..Default::default()
+        notices: Set(serde_json::to_string(&incident.notices).unwrap_or_else(|_| "[]".to_owned())),
+        ..guidance_columns(incident)
     }
 }
 
@@ -225,10 +238,16 @@ pub(super) enum Children {
     AttributeValues,
     Assignees,
     Jurisdictions,
+    /// The deadlines still due: derived, rewritten when they change.
+    Deadlines,
 }
 
-pub(super) const ALL_CHILDREN: [Children; 3] =
-    [Children::AttributeValues, Children::Assignees, Children::Jurisdictions];
+pub(super) const ALL_CHILDREN: [Children; 4] = [
+    Children::AttributeValues,
+    Children::Assignees,
+    Children::Jurisdictions,
+    Children::Deadlines,
+];
 
 /// The child tables whose rows differ between `current` and `updated`: only
 /// those are rewritten.
@@ -239,12 +258,13 @@ fn changed_children(current: &Incident, updated: &Incident) -> Vec<Children> {
             Children::AttributeValues => current.attribute_values != updated.attribute_values,
             Children::Assignees => current.assignees != updated.assignees,
             Children::Jurisdictions => current.jurisdictions != updated.jurisdictions,
+            Children::Deadlines => guidance::due(current) != guidance::due(updated),
         })
         .collect()
 }
 
 /// Deletes an incident's rows in the child tables `kinds`.
-async fn delete_children(
+pub(super) async fn delete_children(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
@@ -270,6 +290,13 @@ async fn delete_children(
                 incident_jurisdiction::Entity::delete_many()
                     .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
                     .filter(incident_jurisdiction::Column::IncidentId.eq(id))
+                    .exec(txn)
+                    .await
+            }
+            Children::Deadlines => {
+                incident_deadline::Entity::delete_many()
+                    .filter(incident_deadline::Column::TenantId.eq(tenant_id))
+                    .filter(incident_deadline::Column::IncidentId.eq(id))
                     .exec(txn)
                     .await
             }
@@ -342,6 +369,23 @@ pub(super) async fn insert_children(
         .collect();
     if kinds.contains(&Children::Jurisdictions) {
         insert_rows(txn, jurisdictions).await?;
+    }
+    if kinds.contains(&Children::Deadlines) {
+        let deadlines: Vec<_> = incidents
+            .iter()
+            .flat_map(|incident| {
+                guidance::due(incident)
+                    .into_iter()
+                    .zip(0..)
+                    .map(|(deadline, position)| incident_deadline::ActiveModel {
+                        incident_id: Set(incident.id),
+                        position: Set(position),
+                        tenant_id: Set(incident.tenant_id),
+                        deadline: Set(deadline),
+                    })
+            })
+            .collect();
+        insert_rows(txn, deadlines).await?;
     }
     Ok(())
 }

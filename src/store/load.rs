@@ -216,6 +216,7 @@ pub(super) async fn load_incidents(
                     assignees: assignees.remove(&id).unwrap_or_default(),
                     jurisdictions: jurisdictions.remove(&id).unwrap_or_default(),
                     linked_inventories: linked_inventories.remove(&id).unwrap_or_default(),
+                    notices: serde_json::from_str(&row.notices).map_err(|_| corrupt("notices", id))?,
                 })
             },
         )

@@ -7,6 +7,7 @@
 //! make a name longer than its own column.
 
 mod counts;
+mod guidance;
 mod history;
 mod search;
 pub(crate) mod secrets;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(search::Search),
             Box::new(secrets::Secrets),
             Box::new(counts::AffectedIndividuals),
+            Box::new(guidance::Guidance),
         ]
     }
 }

@@ -5,6 +5,7 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod entity;
+mod guidance;
 mod history;
 mod incidents;
 mod load;
@@ -117,6 +118,8 @@ impl Store {
     /// Brings the schema up to date in one transaction that holds the database's
     /// write lock (SQLite) or an advisory lock (PostgreSQL), so replicas starting
     /// together migrate one at a time and the later ones find nothing to do.
+    /// Then the stored guidance of incidents written under another rule
+    /// catalogue (or before guidance was stored) is brought up to date.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let txn = if self.is_sqlite() {
             self.db.begin_with_options(IMMEDIATE).await?
@@ -128,6 +131,7 @@ impl Store {
         };
         migration::Migrator::up(&txn, None).await?;
         txn.commit().await?;
+        self.reassess().await?;
         Ok(())
     }
 

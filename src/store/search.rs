@@ -161,6 +161,7 @@ impl Store {
             SortKey::Name => incident::Column::Name,
             SortKey::Number => incident::Column::Number,
             SortKey::UpdatedDt => incident::Column::UpdatedAt,
+            SortKey::NotificationDeadline => incident::Column::NotificationDue,
         };
         let order = if search.sort.descending {
             Order::Desc
@@ -223,6 +224,7 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
         deadline,
         created_at,
         updated_at,
+        notification_due,
     } = filters;
     let mut all = Condition::all().add(C::TenantId.eq(tenant_id));
     let names = |values: Vec<&'static str>| values.into_iter().map(str::to_owned).collect::<Vec<_>>();
@@ -265,6 +267,9 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
             all = all.add(column.lte(*to));
         }
     }
+    if *notification_due != TimeRange::default() {
+        all = all.add(due_within(backend, tenant_id, notification_due));
+    }
     if !assignee_ids.is_empty() {
         all = all.add(any_assignee(backend, tenant_id, assignee_ids));
     }
@@ -272,6 +277,26 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
         all = all.add(full_text(backend, tenant_id, words));
     }
     all
+}
+
+/// Incidents with a deadline still due in `range` (both ends included).
+fn due_within(backend: DbBackend, tenant_id: Uuid, range: &TimeRange) -> SimpleExpr {
+    let placeholder = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let mut sql = format!(
+        "\"incident\".\"id\" IN (SELECT incident_id FROM incident_deadline WHERE tenant_id = {}",
+        placeholder(1)
+    );
+    let mut values = vec![Value::from(tenant_id)];
+    for (bound, operator) in [(range.from, ">="), (range.to, "<=")] {
+        if let Some(at) = bound {
+            values.push(Value::from(at));
+            sql += &format!(" AND deadline {operator} {}", placeholder(values.len()));
+        }
+    }
+    Expr::cust_with_values(sql + ")", values)
 }
 
 /// Incidents with any of the assignees.

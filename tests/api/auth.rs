@@ -176,6 +176,15 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
                 .await,
         ),
     ));
+    let notification = pb::RecordNotificationRequest {
+        incident_id: incident_id.into(),
+        country_code: "DEU".into(),
+        ..Default::default()
+    };
+    out.push((
+        "RecordNotification",
+        code(i.record_notification(req(app, token, notification)).await),
+    ));
     out
 }
 
@@ -267,38 +276,39 @@ async fn each_rpc_needs_its_scope() {
     let (mut app, id) = app_with_incident().await;
     use Code::{Ok as Allowed, PermissionDenied as Denied};
     // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
-    //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules])
-    let matrix: [(&str, [Code; 15]); 6] = [
+    //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules,
+    //          RecordNotification])
+    let matrix: [(&str, [Code; 16]); 6] = [
         (
             "INCIDENT",
             [
                 Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_READ",
             [
                 Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Denied,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
                 Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Denied,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
                 Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Denied,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 15]),
-        ("", [Denied; 15]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 16]),
+        ("", [Denied; 16]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
@@ -478,6 +488,25 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         Code::NotFound
     );
     saw("UpdateIncident");
+    let notification = pb::RecordNotificationRequest {
+        incident_id: incident.id.clone(),
+        country_code: "USA".into(),
+        state_province_code: Some("CA".into()),
+        recipient: pb::recipient::Value::Authority.into(),
+        notified_at: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        i.record_notification(app.with_token(&other, notification))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    saw("RecordNotification");
     let revisions = pb::ListIncidentRevisionsRequest {
         incident_id: incident.id.clone(),
         ..Default::default()

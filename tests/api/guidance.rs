@@ -268,3 +268,371 @@ async fn a_count_of_affected_individuals_decides_a_threshold_and_is_kept_in_the_
     let rest = rest_incident(&app, &created.id).await;
     assert_eq!(rest["jurisdictions"][0]["affectedIndividuals"], 100);
 }
+
+fn notification(
+    id: &str,
+    country: &str,
+    state: Option<&str>,
+    recipient: pb::recipient::Value,
+    sent: i64,
+) -> pb::RecordNotificationRequest {
+    pb::RecordNotificationRequest {
+        incident_id: id.into(),
+        country_code: country.into(),
+        state_province_code: state.map(str::to_owned),
+        recipient: recipient.into(),
+        notified_at: at(sent),
+        reference: None,
+        request_id: String::new(),
+    }
+}
+
+async fn record(app: &mut TestApp, request: pb::RecordNotificationRequest) -> Result<pb::Incident, tonic::Status> {
+    let request = app.admin(request);
+    app.incidents.record_notification(request).await.map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_notification_recorded_addresses_its_guidance_moves_the_etag_and_stays_when_the_facts_change() {
+    use pb::{
+        notify_state::Value::NotificationNotRequired,
+        recipient::Value::{Authority, Individuals},
+    };
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let mut body = seed.minimal("Laptop left on a train");
+    body.notification_needed = pb::notification_needed::Value::Yes.into();
+    body.date_discovered = at(DISCOVERED);
+    body.jurisdictions = vec![jurisdiction("DEU", None), jurisdiction("BRA", None)];
+    let created = app.create(body).await.expect("create");
+
+    // The authority within its 72 hours, with its case number.
+    let mut to_authority = notification(&created.id, "DEU", None, Authority, DISCOVERED + 48 * HOUR);
+    to_authority.reference = Some("BfDI-2025-17".into());
+    let notified = record(&mut app, to_authority.clone()).await.expect("record");
+    assert_eq!(notified.revision, 2);
+    assert_ne!(notified.etag, created.etag);
+    let germany = place(&notified, "DEU", None);
+    let art33 = &germany.guidances[0];
+    assert_eq!(art33.notified_at, at(DISCOVERED + 48 * HOUR));
+    assert_eq!(art33.reference.as_deref(), Some("BfDI-2025-17"));
+    assert_eq!(art33.late, Some(false));
+    assert_eq!(germany.number_of_addressed_guidances, 1);
+    // Individuals are still owed a notice without a fixed deadline.
+    assert_eq!(germany.urgency, i32::from(pb::urgency::Value::Low));
+    assert_eq!(germany.guidances[1].notified_at, None);
+    assert_eq!(germany.guidances[1].late, None);
+
+    // The same record again changes nothing; individuals notified close the
+    // jurisdiction; Brazil's individuals a day after their 3 business days
+    // (Tuesday) is late.
+    let again = record(&mut app, to_authority).await.expect("record");
+    assert_eq!((again.revision, &again.etag), (2, &notified.etag));
+    record(
+        &mut app,
+        notification(&created.id, "DEU", None, Individuals, DISCOVERED + 100 * HOUR),
+    )
+    .await
+    .expect("record");
+    let late = record(
+        &mut app,
+        notification(&created.id, "bra", None, Individuals, DISCOVERED + 6 * DAY),
+    )
+    .await
+    .expect("record");
+    assert_eq!(late.revision, 4);
+    let germany = place(&late, "DEU", None);
+    assert_eq!(germany.number_of_addressed_guidances, 2);
+    assert_eq!(germany.urgency, i32::from(pb::urgency::Value::None));
+    assert_eq!(germany.guidances[1].late, None, "no deadline to be late for");
+    let brazil = place(&late, "BRA", None);
+    let individuals = brazil
+        .guidances
+        .iter()
+        .find(|g| g.recipient() == Individuals)
+        .expect("individuals");
+    assert_eq!(individuals.late, Some(true));
+    assert_eq!(brazil.number_of_addressed_guidances, 1);
+
+    // The history names the change, and a read shows the same as the answer.
+    let history = app.history(&created.id).await;
+    assert_eq!(history[0].changes.len(), 1);
+    assert_eq!(history[0].changes[0].field, "notifications");
+    let after = format!("{:?}", history[0].changes[0].after);
+    assert!(after.contains("BRA") && after.contains("INDIVIDUALS"), "{after}");
+    assert_eq!(
+        app.get(&created.id).await.expect("get").jurisdictions,
+        late.jurisdictions
+    );
+
+    // Set to NO, the records stay and the duties are not required.
+    let mut update = crate::incidents::full_update(&seed);
+    update.notification_needed = pb::notification_needed::Value::No.into();
+    update.date_occurred = None;
+    update.date_discovered = at(DISCOVERED);
+    update.deadline = None;
+    update.jurisdictions = vec![jurisdiction("DEU", None), jurisdiction("BRA", None)];
+    let no = app.update(&created.id, update).await.expect("update");
+    let germany = place(&no, "DEU", None);
+    assert_eq!(germany.notify_authority, state(NotificationNotRequired));
+    assert_eq!(germany.guidances[0].state, state(NotificationNotRequired));
+    assert_eq!(germany.guidances[0].notified_at, at(DISCOVERED + 48 * HOUR));
+    assert_eq!(germany.number_of_addressed_guidances, 2);
+}
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_recorded_names_its_field_and_changes_nothing() {
+    use pb::recipient::Value::Authority;
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let mut body = seed.minimal("Misdirected letter");
+    body.notification_needed = pb::notification_needed::Value::Yes.into();
+    body.date_discovered = at(DISCOVERED);
+    body.jurisdictions = vec![jurisdiction("DEU", None), jurisdiction("USA", Some("CA"))];
+    let created = app.create(body).await.expect("create");
+    let id = created.id.as_str();
+    let future = jsonwebtoken::get_current_timestamp() as i64 + DAY;
+    let mut unknown_recipient = notification(id, "DEU", None, Authority, DISCOVERED);
+    unknown_recipient.recipient = 7;
+    let mut without_time = notification(id, "DEU", None, Authority, DISCOVERED);
+    without_time.notified_at = None;
+    let cases = [
+        (notification(id, "FRA", None, Authority, DISCOVERED), "countryCode"),
+        (
+            notification(id, "USA", Some("TX"), Authority, DISCOVERED),
+            "stateProvinceCode",
+        ),
+        (notification(id, "ZZZ", None, Authority, DISCOVERED), "countryCode"),
+        (notification(id, "DEU", None, Authority, future), "notifiedAt"),
+        (without_time, "notifiedAt"),
+        (
+            notification(id, "DEU", None, pb::recipient::Value::RecipientUnspecified, DISCOVERED),
+            "recipient",
+        ),
+        (unknown_recipient, "recipient"),
+        (
+            notification("not-a-uuid", "DEU", None, Authority, DISCOVERED),
+            "incidentId",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = record(&mut app, request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{field}");
+        assert_eq!(crate::helpers::violations(&status), [field]);
+    }
+    let unknown = notification(&uuid::Uuid::now_v7().to_string(), "DEU", None, Authority, DISCOVERED);
+    assert_eq!(
+        record(&mut app, unknown).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+    let stored = app.get(id).await.expect("get");
+    assert_eq!((stored.revision, stored.etag), (1, created.etag));
+
+    // REST: the route takes the same fields, refuses an unknown key by name,
+    // and answers the incident with its new ETag.
+    let url = format!("{}/api/incident/v1/incidents/{id}/notifications", app.base_url);
+    let post = |body: &'static str| {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(app.token("INCIDENT"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let refused = post(
+        r#"{"countryCode": "DEU", "recipient": "AUTHORITY", "notifiedAt": "2025-11-21T10:00:00Z", "sentBy": "me"}"#,
+    )
+    .await
+    .expect("REST");
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.expect("JSON");
+    assert_eq!(refused["violations"][0]["field"], "sentBy");
+    let refused: Value = post(r#"{"countryCode": "DEU", "recipient": "PRESS", "notifiedAt": "2025-11-21T10:00:00Z"}"#)
+        .await
+        .expect("REST")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(refused["violations"][0]["field"], "recipient");
+    let answer = post(r#"{"countryCode": "deu", "recipient": "AUTHORITY", "notifiedAt": "2025-11-21T10:00:00+01:00", "reference": "A-1"}"#)
+        .await
+        .expect("REST");
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
+    let etag = answer.headers()["etag"].to_str().expect("etag").to_owned();
+    let answer: Value = answer.json().await.expect("JSON");
+    assert_eq!(etag, format!("\"{}\"", answer["etag"].as_str().expect("etag")));
+    let art33 = &answer["jurisdictions"][0]["guidances"][0];
+    assert_eq!(art33["notifiedAt"], "2025-11-21T09:00:00Z");
+    assert_eq!(art33["reference"], "A-1");
+    assert_eq!(art33["late"], false);
+    assert_eq!(answer["jurisdictions"][0]["numberOfAddressedGuidances"], 1);
+}
+
+/// An incident discovered `after` seconds past DISCOVERED, that needs
+/// notifying in `places`.
+fn due(seed: &crate::helpers::Seed, name: &str, after: i64, places: &[(&str, Option<&str>)]) -> pb::IncidentCreate {
+    let mut body = seed.minimal(name);
+    body.notification_needed = pb::notification_needed::Value::Yes.into();
+    body.date_discovered = at(DISCOVERED + after);
+    body.jurisdictions = places.iter().map(|(c, s)| jurisdiction(c, *s)).collect();
+    body
+}
+
+async fn search(app: &mut TestApp, request: pb::SearchIncidentsRequest) -> Result<Vec<String>, tonic::Status> {
+    let request = app.admin(request);
+    let found = app.incidents.search_incidents(request).await?.into_inner();
+    Ok(found.incidents.into_iter().map(|i| i.name).collect())
+}
+
+fn due_between(from: i64, to: i64) -> pb::SearchIncidentsRequest {
+    pb::SearchIncidentsRequest {
+        filters: Some(pb::SearchFilters {
+            notification_due: Some(pb::TimeRange {
+                from: at(from),
+                to: at(to),
+            }),
+            ..Default::default()
+        }),
+        sort: "notificationDeadline,asc".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_search_finds_what_is_due_in_a_range_and_sorts_by_the_earliest_deadline_still_due() {
+    use pb::recipient::Value::Authority;
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    app.create(due(&seed, "gdpr", 0, &[("DEU", None)]))
+        .await
+        .expect("create");
+    // Also due 30 days on in Texas (its attorney general, to be decided).
+    app.create(due(
+        &seed,
+        "gdpr and texas",
+        HOUR,
+        &[("FRA", None), ("USA", Some("TX"))],
+    ))
+    .await
+    .expect("create");
+    app.create(due(&seed, "brazil", 0, &[("BRA", None)]))
+        .await
+        .expect("create");
+    let mut no = due(&seed, "not needed", 0, &[("DEU", None)]);
+    no.notification_needed = pb::notification_needed::Value::No.into();
+    app.create(no).await.expect("create");
+    let notified = app
+        .create(due(&seed, "notified", -DAY, &[("DEU", None)]))
+        .await
+        .expect("create");
+    record(&mut app, notification(&notified.id, "DEU", None, Authority, DISCOVERED))
+        .await
+        .expect("record");
+
+    // The GDPR's 72 hours, and Brazil's 3 business days from a Thursday.
+    assert_eq!(
+        search(&mut app, due_between(DISCOVERED, DISCOVERED + 6 * DAY))
+            .await
+            .unwrap(),
+        ["gdpr", "gdpr and texas", "brazil"]
+    );
+    assert_eq!(
+        search(&mut app, due_between(DISCOVERED + 4 * DAY, DISCOVERED + 6 * DAY))
+            .await
+            .unwrap(),
+        ["brazil"]
+    );
+    // Any deadline still due in the range counts, not only the earliest.
+    assert_eq!(
+        search(&mut app, due_between(DISCOVERED + 29 * DAY, DISCOVERED + 31 * DAY))
+            .await
+            .unwrap(),
+        ["gdpr and texas"]
+    );
+    // Both ends are included.
+    assert_eq!(
+        search(&mut app, due_between(DISCOVERED + 72 * HOUR, DISCOVERED + 72 * HOUR))
+            .await
+            .unwrap(),
+        ["gdpr"]
+    );
+
+    // Sorted by the earliest deadline still due; those with none come last
+    // (by id), and descending is the exact reverse.
+    let all = ["gdpr", "gdpr and texas", "brazil", "not needed", "notified"];
+    let sorted = |direction: &str| pb::SearchIncidentsRequest {
+        sort: format!("notificationDeadline,{direction}"),
+        ..Default::default()
+    };
+    assert_eq!(search(&mut app, sorted("asc")).await.unwrap(), all);
+    let mut reversed = all;
+    reversed.reverse();
+    assert_eq!(search(&mut app, sorted("desc")).await.unwrap(), reversed);
+    // Page tokens walk the same order.
+    let mut walked = Vec::new();
+    let mut request = pb::SearchIncidentsRequest {
+        size: 2,
+        ..sorted("asc")
+    };
+    loop {
+        let call = app.admin(request.clone());
+        let page = app.incidents.search_incidents(call).await.expect("search").into_inner();
+        walked.extend(page.incidents.into_iter().map(|i| i.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(walked, all);
+
+    // A range that ends before it starts is refused by its path.
+    let status = search(&mut app, due_between(DISCOVERED, DISCOVERED - 1))
+        .await
+        .unwrap_err();
+    assert_eq!(crate::helpers::violations(&status), ["filters.notificationDue.to"]);
+    // REST takes the same filter.
+    let found: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/api/incident/v1/incidents/search?sort=notificationDeadline,asc",
+            app.base_url
+        ))
+        .bearer_auth(app.token("INCIDENT"))
+        .json(&serde_json::json!({"filters": {"notificationDue": {"from": "2025-11-25T00:00:00Z"}}}))
+        .send()
+        .await
+        .expect("REST")
+        .json()
+        .await
+        .expect("JSON");
+    let names: Vec<&str> = found["content"]
+        .as_array()
+        .expect("content")
+        .iter()
+        .map(|i| i["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["gdpr and texas", "brazil"]);
+    assert_eq!(found["content"][0]["notificationDeadline"], "2025-11-23T10:15:00Z");
+}
+
+#[tokio::test]
+async fn incidents_whose_stored_guidance_is_missing_are_assessed_again_at_start() {
+    use sea_orm::{ConnectionTrait, Database};
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    app.create(due(&seed, "gdpr", 0, &[("DEU", None)]))
+        .await
+        .expect("create");
+    // As a database written before guidance was stored would be.
+    let db = Database::connect(app.db.url()).await.expect("connect");
+    db.execute_unprepared("UPDATE incident SET notification_due = NULL, guidance_version = NULL")
+        .await
+        .expect("forget");
+    db.execute_unprepared("DELETE FROM incident_deadline")
+        .await
+        .expect("forget");
+    db.close().await.expect("close");
+    let window = due_between(DISCOVERED, DISCOVERED + DAY * 6);
+    assert!(search(&mut app, window.clone()).await.unwrap().is_empty());
+    let mut app = app.restart().await;
+    assert_eq!(search(&mut app, window).await.unwrap(), ["gdpr"]);
+}

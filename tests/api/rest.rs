@@ -897,6 +897,7 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         "GET /api/incident/v1/incidents/{incidentId}",
         "PUT /api/incident/v1/incidents/{incidentId}",
         "PATCH /api/incident/v1/incidents/{incidentId}",
+        "POST /api/incident/v1/incidents/{incidentId}/notifications",
         "POST /api/incident/v1/incidents/search",
         "GET /api/incident/v1/incidents/{incidentId}/revisions",
         "GET /api/incident/v1/reference/organizations",

@@ -2,7 +2,10 @@
 //!
 //! `incidentd-bench search --incidents 1000000` loads a synthetic register into one
 //! tenant, starts the server and measures SearchIncidents: a selective filter, a
-//! full-text term, the first page by createdDate, and page 50 by token.
+//! full-text term, what is due (`notificationDue`), the first page by
+//! createdDate and by notificationDeadline, and page 50 by token. The rare
+//! incidents are also the only ones with notifications still due: every other
+//! one has been notified, as most of a register a year old has.
 //!
 //! `incidentd-bench update` drives UpdateIncident from concurrent clients against
 //! the server in a process of its own, beside its gRPC and storage floors (see
@@ -20,9 +23,10 @@ use incidentd::{
     AuthConfig, AuthKey, Config,
     auth::{Principal, Scope, Signer, claims_for},
     domain::{
-        enums::{IncidentStatus, NotificationNeeded, SourceType},
+        enums::{IncidentStatus, NotificationNeeded, Recipient, SourceType},
         incident::{AssignedTo, ChosenValue, Incident},
         jurisdiction,
+        notice::Notice,
         reference::{Assignee, Attribute, IncidentType, Organization},
     },
     pb::{self, incident_service_client::IncidentServiceClient},
@@ -219,7 +223,9 @@ const WORDS: [&str; 16] = [
 ];
 
 /// The `i`th synthetic incident: every field set, about 1 KB shown; one in
-/// `rare_every` has the rare type and the rare word.
+/// `rare_every` has the rare type and the rare word, needs notifying and has
+/// not been notified. Every other one has notified each recipient of its
+/// jurisdictions, or needs no notification.
 fn synthetic(
     i: usize,
     rare_every: usize,
@@ -251,6 +257,23 @@ fn synthetic(
             })
             .expect("catalogue has the code")
     };
+    let jurisdictions = vec![jurisdiction(0), jurisdiction(2)];
+    let discovered = at - TimeDelta::hours(6);
+    let notices = if rare {
+        Vec::new()
+    } else {
+        jurisdictions
+            .iter()
+            .flat_map(|impacted| {
+                [Recipient::Authority, Recipient::Individuals].map(|recipient| Notice {
+                    jurisdiction: impacted.jurisdiction,
+                    recipient,
+                    notified_at: discovered + TimeDelta::hours(1),
+                    reference: None,
+                })
+            })
+            .collect()
+    };
     Incident {
         id: Uuid::now_v7(),
         tenant_id: actor.tenant_id,
@@ -268,16 +291,20 @@ fn synthetic(
         },
         organization: reference.organizations[i % reference.organizations.len()].clone(),
         date_occurred: Some(at - TimeDelta::hours(30)),
-        date_discovered: Some(at - TimeDelta::hours(6)),
+        date_discovered: Some(discovered),
         deadline: Some(at + TimeDelta::hours(66)),
         date_closed: None,
         source_type: SourceType::Manual,
         root_cause: Some(format!("{} not encrypted", word(11))),
-        notification_needed: [
-            NotificationNeeded::Yes,
-            NotificationNeeded::No,
-            NotificationNeeded::Unknown,
-        ][i % 3],
+        notification_needed: if rare {
+            NotificationNeeded::Yes
+        } else {
+            [
+                NotificationNeeded::Yes,
+                NotificationNeeded::No,
+                NotificationNeeded::Unknown,
+            ][i % 3]
+        },
         status: IncidentStatus::Open,
         created_by: actor.subject,
         creator: actor.display_name(),
@@ -291,8 +318,9 @@ fn synthetic(
             text: None,
         }],
         assignees: vec![assignee(1), assignee(7)],
-        jurisdictions: vec![jurisdiction(0), jurisdiction(2)],
+        jurisdictions,
         linked_inventories: Vec::new(),
+        notices,
     }
 }
 
@@ -399,7 +427,11 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
         let (_, answer) = timed(&mut client, &token, &page).await?;
         page.page_token = answer.next_page_token;
     }
-    let queries: [(&'static str, pb::SearchIncidentsRequest); 4] = [
+    let time = |at: chrono::DateTime<Utc>| prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    };
+    let queries: [(&'static str, pb::SearchIncidentsRequest); 6] = [
         (
             "selective filter (rare incident type)",
             pb::SearchIncidentsRequest {
@@ -417,7 +449,27 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
                 ..Default::default()
             },
         ),
+        (
+            "due in the next 60 days (notificationDue)",
+            pb::SearchIncidentsRequest {
+                filters: Some(pb::SearchFilters {
+                    notification_due: Some(pb::TimeRange {
+                        from: Some(time(start)),
+                        to: Some(time(Utc::now() + TimeDelta::days(60))),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ),
         ("first page by createdDate", pb::SearchIncidentsRequest::default()),
+        (
+            "first page by notificationDeadline",
+            pb::SearchIncidentsRequest {
+                sort: "notificationDeadline,asc".into(),
+                ..Default::default()
+            },
+        ),
         ("page 50 by token", page),
     ];
     let mut figures = Vec::new();

@@ -15,6 +15,7 @@ use crate::domain::{
     input::{AssigneeRef, AttributeValueRef, IncidentFields},
     inventory::{CreateOnlyFields, InventoryLinkRef},
     jurisdiction::JurisdictionRef,
+    notice::NoticeFields,
     view::{AssigneeView, AttributeValueView, IncidentView, JurisdictionView},
 };
 
@@ -106,6 +107,55 @@ pub struct JurisdictionInput {
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
+}
+
+/// A notification sent to one recipient of one of the incident's
+/// jurisdictions. Not in the original API.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRecord {
+    /// A jurisdiction the incident impacts.
+    #[schema(schema_with = country_code, required = true, example = "DEU")]
+    pub country_code: Option<String>,
+    /// Required for `USA` and `CAN`.
+    pub state_province_code: Option<String>,
+    #[schema(schema_with = recipient, required = true)]
+    pub recipient: Option<String>,
+    /// When the notification was sent; not in the future.
+    #[schema(schema_with = time, required = true)]
+    pub notified_at: Option<Time>,
+    /// The recipient's reference for it, such as a case number.
+    #[schema(max_length = 255)]
+    pub reference: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Extra,
+}
+
+impl KnownKeys for NotificationRecord {
+    fn unknown_keys(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
+        self.extra.refuse(at, found);
+    }
+}
+
+impl From<NotificationRecord> for NoticeFields {
+    fn from(record: NotificationRecord) -> Self {
+        let NotificationRecord {
+            country_code,
+            state_province_code,
+            recipient,
+            notified_at,
+            reference,
+            extra: _,
+        } = record;
+        NoticeFields {
+            country_code: country_code.unwrap_or_default(),
+            state_province_code,
+            recipient: recipient.unwrap_or_default(),
+            notified_at: notified_at.map(Into::into),
+            reference,
+        }
+    }
 }
 
 /// The body of Create Incident: the editable body and the create-only fields.
@@ -436,7 +486,7 @@ pub struct JurisdictionInformation {
     pub number_of_guidances: i32,
     /// Those whose notification is required.
     pub number_of_accepted_guidances: i32,
-    /// Those notified; always 0 until notifications can be recorded.
+    /// Those whose recipient has been notified (record a notification).
     pub number_of_addressed_guidances: i32,
     /// One per notification rule that applies here: how each deadline was
     /// reached. Not in the original API.
@@ -465,6 +515,13 @@ pub struct GuidanceInformation {
     pub clock_start_assumed: bool,
     pub citation: String,
     pub source_url: String,
+    /// When the recipient was notified, as recorded; absent until then.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// The recipient's reference for the notification, if recorded.
+    pub reference: Option<String>,
+    /// Whether the notification came after the deadline; absent while none is
+    /// recorded or there is no deadline.
+    pub late: Option<bool>,
 }
 
 impl From<Guidance> for GuidanceInformation {
@@ -479,6 +536,9 @@ impl From<Guidance> for GuidanceInformation {
             clock_start_assumed: guidance.clock_start_assumed(),
             citation: guidance.rule.citation.clone(),
             source_url: guidance.rule.source_url.clone(),
+            late: guidance.late(),
+            notified_at: guidance.notice.as_ref().map(|n| n.notified_at),
+            reference: guidance.notice.and_then(|n| n.reference),
         }
     }
 }

@@ -167,6 +167,11 @@ fn optional_country_code() -> ObjectBuilder {
         .description(Some(COUNTRY_CODE_DESCRIPTION))
 }
 
+/// A required country code in a body.
+fn country_code() -> ObjectBuilder {
+    optional_country_code().schema_type(SchemaType::new(Type::String))
+}
+
 /// The same as a query parameter, where empty means none.
 fn country_code_parameter() -> ObjectBuilder {
     ObjectBuilder::new()
@@ -251,8 +256,13 @@ fn has_time_form(b: &[u8]) -> bool {
 
 /// A time field of a request.
 fn optional_time() -> ObjectBuilder {
+    time().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// A required time, in one of the forms of `TIME_FORMS`.
+fn time() -> ObjectBuilder {
     ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .schema_type(SchemaType::new(Type::String))
         .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
             utoipa::openapi::KnownFormat::DateTime,
         )))

@@ -48,6 +48,9 @@ pub struct SearchFilters {
     pub created_dt: Option<TimeRange>,
     #[serde(rename = "updatedDT")]
     pub updated_dt: Option<TimeRange>,
+    /// Incidents with a notification deadline still due (required or to be
+    /// decided, nobody notified yet) in the range.
+    pub notification_due: Option<TimeRange>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
@@ -77,6 +80,7 @@ impl KnownKeys for IncidentSearch {
             ("deadline", &filters.deadline),
             ("createdDT", &filters.created_dt),
             ("updatedDT", &filters.updated_dt),
+            ("notificationDue", &filters.notification_due),
         ];
         for (name, range) in ranges {
             if let Some(range) = range {
@@ -97,7 +101,8 @@ pub struct SearchParams {
     /// Page size, 1..2000 (default 20).
     #[param(minimum = 1, maximum = 2000)]
     pub size: Option<i32>,
-    /// `createdDate`, `name`, `number` or `updatedDT`, then `,asc` or `,desc`
+    /// `createdDate`, `name`, `number`, `updatedDT` or `notificationDeadline`
+    /// (the earliest deadline still due; none last), then `,asc` or `,desc`
     /// (default `createdDate,desc`).
     pub sort: Option<String>,
     /// The `nextPageToken` of the previous page, for deep scans.
@@ -122,6 +127,7 @@ impl IncidentSearch {
             deadline,
             created_dt,
             updated_dt,
+            notification_due,
             extra: _,
         } = self.filters.unwrap_or_default();
         let range = |range: Option<TimeRange>| {
@@ -147,6 +153,7 @@ impl IncidentSearch {
                 deadline: range(deadline),
                 created_dt: range(created_dt),
                 updated_dt: range(updated_dt),
+                notification_due: range(notification_due),
             },
             full_text: self.full_text.unwrap_or_default(),
             page: params.page.unwrap_or_default(),
