@@ -21,6 +21,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from incident.v1 import incident_pb2 as pb
 from incident.v1 import incident_pb2_grpc
+from incident.v1 import reference_data_pb2 as reference_pb
+from incident.v1 import reference_data_pb2_grpc
+from incident.v1 import types_pb2 as types
 
 HEADQUARTERS = "f7c5a629-fcf0-5fa6-b9af-17d7c2a4da65"  # the demo organization
 
@@ -67,6 +70,7 @@ def main():
     token = sys.argv[2] if len(sys.argv) > 2 else os.environ["TOKEN"]
     channel = grpc.insecure_channel(address)
     stub = incident_pb2_grpc.IncidentServiceStub(channel)
+    reference = reference_data_pb2_grpc.ReferenceDataServiceStub(channel)
     auth = (("authorization", f"Bearer {token}"),)
 
     def call(method):
@@ -74,15 +78,19 @@ def main():
 
     word = "grpcclient" + uuid.uuid4().hex[:10]  # so that the search finds this one alone
     occurred = Timestamp(seconds=1795167000)  # 2026-11-20T09:30:00Z
+    discovered = Timestamp(seconds=1795170600)  # 2026-11-20T10:30:00Z
 
     created = call(stub.CreateIncident)(pb.CreateIncidentRequest(incident=pb.IncidentCreate(
         name=f"Fax sent to the wrong number {word}",
         org_group_id=HEADQUARTERS,
         incident_type_name="Misdirected Email",
         date_occurred=occurred,
+        date_discovered=discovered,
+        notification_needed=types.NotificationNeeded.YES,
         attribute_values={"Severity": pb.AttributeValuesInput(
             values=[pb.AttributeValueInput(value="High")])},
-        jurisdictions=[pb.JurisdictionInput(country_code="CAN", state_province_code="ON")],
+        jurisdictions=[pb.JurisdictionInput(country_code="CAN", state_province_code="ON"),
+                       pb.JurisdictionInput(country_code="DEU")],
     )))
     check(str(uuid.UUID(created.id)) == created.id, "create: the id is a UUID", created.id)
     check(created.revision == 1 and created.etag, "create: revision 1 with an etag",
@@ -98,7 +106,17 @@ def main():
     check([v.value for v in got.attribute_values["Severity"].values] == ["High"],
           "get: attributeValues[Severity]", str(got.attribute_values))
     check([(j.country_code, j.state_province_name) for j in got.jurisdictions]
-          == [("CAN", "Ontario")], "get: jurisdictions", str(got.jurisdictions))
+          == [("CAN", "Ontario"), ("DEU", "")], "get: jurisdictions", str(got.jurisdictions))
+    germany = got.jurisdictions[1]
+    check(germany.notify_authority == types.NotifyState.NOTIFICATION_REQUIRED
+          and germany.notify_authority_deadline == Timestamp(seconds=1795170600 + 72 * 3600),
+          "get: DEU authority REQUIRED, 72 hours after dateDiscovered", str(germany))
+    check([g.rule_id for g in germany.guidances] == ["eu-gdpr-art-33", "eu-gdpr-art-34"]
+          and germany.guidances[0].window.unit == types.WindowUnit.HOURS
+          and germany.guidances[0].window.amount == 72
+          and not germany.guidances[0].HasField("notified_at"),
+          "get: DEU guidances with the rule ids and windows of the catalogue",
+          str(germany.guidances))
 
     # An update of one field under the etag read.
     update = pb.UpdateIncidentRequest(
@@ -144,6 +162,29 @@ def main():
           "search: finds the incident, alone", str([s.incident_id for s in found.incidents]))
     check(found.incidents[0].revision == 2, "search: at its latest revision",
           str(found.incidents[0].revision))
+
+    rules = call(reference.ListNotificationRules)(
+        reference_pb.ListNotificationRulesRequest(country_code="DEU"))
+    check(rules.catalogue_version and {"eu-gdpr-art-33", "eu-gdpr-art-34"}
+          <= {r.rule_id for r in rules.rules}, "rules: DEU lists the GDPR's articles 33 and 34",
+          str([r.rule_id for r in rules.rules]))
+
+    # A notification to the authority, recorded after the search (which saw revision 2).
+    sent = Timestamp(seconds=1795170600 + 48 * 3600)
+    notified = call(stub.RecordNotification)(pb.RecordNotificationRequest(
+        incident_id=created.id, country_code="DEU", recipient=types.Recipient.AUTHORITY,
+        notified_at=sent, reference="BfDI-1"))
+    guidance = notified.jurisdictions[1].guidances[0]
+    check(notified.revision == 3 and guidance.notified_at == sent
+          and guidance.reference == "BfDI-1" and guidance.HasField("late") and not guidance.late
+          and notified.jurisdictions[1].number_of_addressed_guidances == 1,
+          "record notification: addressed, on time, revision 3", str(guidance))
+    status = refused(call(stub.RecordNotification), pb.RecordNotificationRequest(
+        incident_id=created.id, country_code="FRA", recipient=types.Recipient.AUTHORITY,
+        notified_at=sent), grpc.StatusCode.INVALID_ARGUMENT, "notification for FRA")
+    violations = detail(status, error_details_pb2.BadRequest).field_violations
+    check([v.field for v in violations] == ["countryCode"],
+          "notification for FRA: BadRequest names countryCode", str(violations))
 
     print("gRPC contract checks passed")
     print(f"created incident {created.id}")

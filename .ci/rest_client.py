@@ -26,9 +26,11 @@ from incidentd_client.api.incidents import (
     create_incident,
     get_incident,
     patch_incident,
+    record_notification,
     search_incidents,
     update_incident,
 )
+from incidentd_client.api.reference_data import list_notification_rules
 from incidentd_client.models import (
     AttributeValueInput,
     Incident,
@@ -41,6 +43,9 @@ from incidentd_client.models import (
     IncidentUpdateAttributeValuesType0,
     JurisdictionInput,
     NotificationNeeded,
+    NotificationRecord,
+    NotificationRules,
+    Recipient,
 )
 from incidentd_client.types import Unset
 
@@ -96,6 +101,7 @@ def main():
     # A word no other incident has, so that the search finds this one alone.
     word = "genclient" + uuid.uuid4().hex[:10]
     occurred = datetime.datetime(2026, 11, 20, 9, 30, tzinfo=datetime.timezone.utc)
+    discovered = occurred + datetime.timedelta(hours=1)
 
     def severity(value):
         values = IncidentUpdateAttributeValuesType0()
@@ -109,9 +115,11 @@ def main():
         incident_type_name="Misdirected Email",
         description="Created by the generated client",
         date_occurred=occurred,
+        date_discovered=discovered,
         notification_needed=NotificationNeeded.YES,
         attribute_values=severity("High"),
-        jurisdictions=[JurisdictionInput(country_code="CAN", state_province_code="ON")],
+        jurisdictions=[JurisdictionInput(country_code="CAN", state_province_code="ON"),
+                       JurisdictionInput(country_code="DEU")],
     ))
     incident_id = expect(created, 201, "create")
     check(isinstance(incident_id, UUID), "create: the answer parses as a UUID", repr(incident_id))
@@ -144,7 +152,14 @@ def main():
     check([v.value for v in severity_values] == ["High"], "get: attributeValues.Severity",
           repr(severity_values))
     check([(j.country_code, j.state_province_code) for j in incident.jurisdictions]
-          == [("CAN", "ON")], "get: jurisdictions", repr(incident.jurisdictions))
+          == [("CAN", "ON"), ("DEU", None)], "get: jurisdictions", repr(incident.jurisdictions))
+    germany = incident.jurisdictions[1]
+    check(germany.notify_authority == "NOTIFICATION_REQUIRED"
+          and germany.notify_authority_deadline == discovered + datetime.timedelta(hours=72),
+          "get: DEU authority required, 72 hours after dateDiscovered", repr(germany))
+    check([g.rule_id for g in germany.guidances] == ["eu-gdpr-art-33", "eu-gdpr-art-34"]
+          and germany.guidances[0].notified_at is None, "get: DEU guidances, none notified",
+          repr(germany.guidances))
     check(incident.revision == 1, "get: revision 1", str(incident.revision))
     etag = got.headers.get("etag")
     check(etag == created.headers.get("etag"), "get: the ETag of the create",
@@ -232,6 +247,30 @@ def main():
           "search: the summary is of the latest revision", f"{summary.revision} {summary.name}")
     check(isinstance(page.next_page_token, Unset) or page.next_page_token is None,
           "search: no next page", repr(page.next_page_token))
+
+    rules = expect(list_notification_rules.sync_detailed(client=client, country_code="DEU"), 200,
+                   "notification rules of DEU")
+    check(isinstance(rules, NotificationRules)
+          and {"eu-gdpr-art-33", "eu-gdpr-art-34"} <= {r.rule_id for r in rules.rules},
+          "notification rules: the GDPR's articles 33 and 34", repr(rules))
+    no_undocumented_fields(rules, "notification rules")
+
+    # A notification to the authority, two days after discovery: on time.
+    sent = discovered + datetime.timedelta(hours=48)
+    recorded = record_notification.sync_detailed(incident_id, client=client, body=NotificationRecord(
+        country_code="DEU", recipient=Recipient.AUTHORITY, notified_at=sent, reference="BfDI-1"))
+    notified = expect(recorded, 200, "record a notification")
+    no_undocumented_fields(notified, "record a notification")
+    guidance = notified.jurisdictions[1].guidances[0]
+    check(guidance.notified_at == sent and guidance.reference == "BfDI-1"
+          and guidance.late is False and notified.jurisdictions[1].number_of_addressed_guidances == 1
+          and notified.revision == 5, "record a notification: addressed, on time, revision + 1",
+          repr(guidance))
+    refused_fra = record_notification.sync_detailed(incident_id, client=client, body=NotificationRecord(
+        country_code="FRA", recipient=Recipient.AUTHORITY, notified_at=sent))
+    error = expect(refused_fra, 400, "a notification for a jurisdiction not on the incident")
+    check(error.violations and error.violations[0].field == "countryCode",
+          "notification for FRA: violations[0].field == countryCode", repr(error.violations))
 
     print("REST contract checks passed")
 

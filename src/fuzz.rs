@@ -14,11 +14,11 @@ use crate::{
     grpc::convert,
     pb,
     rest::{
-        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, SearchParams},
+        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, NotificationRecord, SearchParams},
         extract::{parse_json, parse_value},
         merge_patch,
     },
-    service::{UpdateRequest, parse_create, parse_update},
+    service::{NotificationRequest, UpdateRequest, parse_create, parse_notification, parse_update},
 };
 
 /// Page tokens as a tenant's would be sealed (the key is the fuzzer's own).
@@ -50,6 +50,25 @@ pub fn grpc_update(bytes: &[u8]) {
 pub fn grpc_search(bytes: &[u8]) {
     if let Ok(request) = pb::SearchIncidentsRequest::decode(bytes) {
         let _ = Search::parse(convert::search_fields(request), &page_tokens());
+    }
+}
+
+/// A `RecordNotificationRequest` message.
+pub fn grpc_notify(bytes: &[u8]) {
+    if let Ok(request) = pb::RecordNotificationRequest::decode(bytes) {
+        let _ = parse_notification(convert::notification_request(request), chrono::Utc::now());
+    }
+}
+
+/// The body of `POST /incidents/{id}/notifications`.
+pub fn rest_notify(bytes: &[u8]) {
+    if let Ok(record) = parse_json::<NotificationRecord>(bytes) {
+        let request = NotificationRequest {
+            incident_id: PATH_ID.into(),
+            notice: record.into(),
+            request_id: String::new(),
+        };
+        let _ = parse_notification(request, chrono::Utc::now());
     }
 }
 
@@ -144,7 +163,19 @@ mod tests {
             page_token: "!!".into(),
             ..Default::default()
         };
-        let json: [&[u8]; 6] = [
+        let notify = pb::RecordNotificationRequest {
+            incident_id: PATH_ID.into(),
+            country_code: "usa".into(),
+            state_province_code: Some("\u{0}".into()),
+            recipient: 99,
+            notified_at: Some(prost_types::Timestamp {
+                seconds: i64::MAX,
+                nanos: -1,
+            }),
+            ..Default::default()
+        };
+        let json: [&[u8]; 7] = [
+            br#"{"countryCode": "CAN", "stateProvinceCode": "ON", "recipient": "AUTHORITY", "notifiedAt": "0001-01-01T00:00:00Z"}"#,
             br#"{"name": "x", "orgGroupId": "", "attributeValues": {"a": [{"id": null, "value": "v"}]}}"#,
             br#"{"deadline": "9999-12-31T23:59:60Z", "jurisdictions": [{}]}"#,
             br#"{"attributeValues": {"a": null}, "name": null, "": 1}"#,
@@ -155,7 +186,10 @@ mod tests {
         grpc_create(&create.encode_to_vec());
         grpc_update(&update.encode_to_vec());
         grpc_search(&search.encode_to_vec());
+        grpc_notify(&notify.encode_to_vec());
         for bytes in json {
+            grpc_notify(bytes);
+            rest_notify(bytes);
             grpc_create(bytes);
             rest_create(bytes);
             rest_replace(bytes);

@@ -108,7 +108,7 @@ pub enum SortKey {
     Name,
     Number,
     UpdatedDt,
-    /// The earliest deadline still due; incidents with none come last.
+    /// The earliest deadline still due; incidents with none sort after every deadline.
     NotificationDeadline,
 }
 

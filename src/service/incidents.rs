@@ -95,22 +95,10 @@ impl Service {
         request: NotificationRequest,
     ) -> Result<IncidentView, Error> {
         self.admit(principal, allow::UPDATE_INCIDENT)?;
-        let NotificationRequest {
-            incident_id,
-            notice,
-            request_id,
-        } = request;
-        let mut violations = Violations::new();
-        let id = violations.check("incidentId", parse_uuid(&incident_id));
-        let request = RequestKey::parse(&mut violations, &request_id, &("notify", id, &notice));
-        let notice = Notice::parse(&mut violations, notice, now());
-        match (id, notice) {
-            (Some(id), Some(notice)) if violations.is_empty() => self
-                .notify(principal, id, notice, request)
-                .await
-                .map(IncidentView::from),
-            _ => Err(violations.into_error()),
-        }
+        let (id, notice, request) = parse_notification(request, now())?;
+        self.notify(principal, id, notice, request)
+            .await
+            .map(IncidentView::from)
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
@@ -357,6 +345,27 @@ pub(crate) fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Err
             }
             Err(violations.into_error())
         }
+    }
+}
+
+/// What recording a notification can be told without the database: the id, the
+/// notification (sent no later than `now`) and the request id.
+pub(crate) fn parse_notification(
+    request: NotificationRequest,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, Notice, Option<RequestKey>), Error> {
+    let NotificationRequest {
+        incident_id,
+        notice,
+        request_id,
+    } = request;
+    let mut violations = Violations::new();
+    let id = violations.check("incidentId", parse_uuid(&incident_id));
+    let request = RequestKey::parse(&mut violations, &request_id, &("notify", id, &notice));
+    let notice = Notice::parse(&mut violations, notice, now);
+    match (id, notice) {
+        (Some(id), Some(notice)) if violations.is_empty() => Ok((id, notice, request)),
+        _ => Err(violations.into_error()),
     }
 }
 

@@ -11,7 +11,7 @@ pub use incidents::{NotificationRequest, UpdateRequest};
 /// What a create or an update can be told without the database, for the fuzz
 /// targets' entry points.
 #[cfg(any(test, feature = "fuzz"))]
-pub(crate) use incidents::{parse_create, parse_update};
+pub(crate) use incidents::{parse_create, parse_notification, parse_update};
 
 use std::{num::NonZeroU32, sync::Arc};
 

@@ -102,7 +102,7 @@ pub struct SearchParams {
     #[param(minimum = 1, maximum = 2000)]
     pub size: Option<i32>,
     /// `createdDate`, `name`, `number`, `updatedDT` or `notificationDeadline`
-    /// (the earliest deadline still due; none last), then `,asc` or `,desc`
+    /// (the earliest deadline still due; none after every deadline), then `,asc` or `,desc`
     /// (default `createdDate,desc`).
     pub sort: Option<String>,
     /// The `nextPageToken` of the previous page, for deep scans.
@@ -222,8 +222,9 @@ pub struct IncidentSummary {
     pub incident_status: String,
     pub attribute_values: std::collections::BTreeMap<String, Vec<AttributeValue>>,
     pub revision: i64,
-    /// The earliest deadline of a notification still open (required, or to
-    /// be decided) in any of the incident's jurisdictions. Not in the original API.
+    /// The earliest deadline still due (required or to be decided, recipient
+    /// not yet notified) in any of the incident's jurisdictions. Not in the
+    /// original API.
     pub notification_deadline: Option<DateTime<Utc>>,
 }
 
