@@ -164,7 +164,8 @@ pub struct Incident {
     pub jurisdictions: Vec<Impacted>,
     /// Given at creation, by inventory type.
     pub linked_inventories: Vec<InventoryLinks>,
-    /// The notifications recorded as sent, in the order first recorded.
+    /// The notifications recorded as sent, one per recipient of a jurisdiction
+    /// (the one recorded last).
     #[serde(default)]
     pub notices: Vec<Notice>,
 }

@@ -115,10 +115,7 @@ impl Service {
         {
             return Ok(answer);
         }
-        let current = write
-            .incident_for_update(id)
-            .await?
-            .ok_or_else(|| Error::incident_not_found(id))?;
+        let current = write.incident_for_update(id).await?;
         let (notices, change) = notice::record(&current, notice)?;
         let answer = match change {
             None => current,
@@ -222,10 +219,7 @@ impl Service {
         {
             return Ok(answer);
         }
-        let current = write
-            .incident_for_update(id)
-            .await?
-            .ok_or_else(|| Error::incident_not_found(id))?;
+        let current = write.incident_for_update(id).await?;
         if etag.is_some_and(|etag| etag != current.etag()) {
             return Err(Error::StaleEtag {
                 current_revision: current.revision,

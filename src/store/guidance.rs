@@ -2,7 +2,7 @@
 //! written before guidance was stored, or under another catalogue version,
 //! are assessed again before the server starts serving.
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::LockType};
 use uuid::Uuid;
 
 use super::{
@@ -43,10 +43,14 @@ impl Store {
                 .map(|(_, id)| *id)
                 .collect();
             let write = self.write(tenant_id).await?;
-            let query = incident::Entity::find()
+            let mut query = incident::Entity::find()
                 .filter(incident::Column::TenantId.eq(tenant_id))
                 .filter(incident::Column::Id.is_in(ids.iter().copied()))
                 .filter(stale.clone());
+            // Locked, and still stale once locked (PostgreSQL checks the condition
+            // again on a row another writer changed meanwhile): a replica starting
+            // beside this one, or an update, is not undone or doubled.
+            QuerySelect::query(&mut query).lock_with_tables(LockType::Update, [incident::Entity]);
             let rows = with_names(query).all(&write.txn).await.map_err(db_error)?;
             let incidents = load_incidents(&write.txn, tenant_id, rows).await?;
             for incident in &incidents {

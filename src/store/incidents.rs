@@ -51,11 +51,14 @@ impl Write {
         remember(&self.txn, self.tenant_id, key, answer).await
     }
 
-    /// Reads an incident to update it. Locks its row on PostgreSQL, so that
-    /// concurrent updates of one incident queue instead of interleaving their
-    /// child rows; SQLite has one writer anyway.
-    pub async fn incident_for_update(&self, id: Uuid) -> Result<Option<Incident>, Error> {
-        load_incident(&self.txn, self.tenant_id, id, Lock::ForUpdate).await
+    /// Reads an incident to change it (NOT_FOUND when the tenant has none of
+    /// that id). Locks its row on PostgreSQL, so that concurrent updates of
+    /// one incident queue instead of interleaving their child rows; SQLite has
+    /// one writer anyway.
+    pub async fn incident_for_update(&self, id: Uuid) -> Result<Incident, Error> {
+        load_incident(&self.txn, self.tenant_id, id, Lock::ForUpdate)
+            .await?
+            .ok_or_else(|| Error::incident_not_found(id))
     }
 
     /// The reference data `input` names (see `load_reference`).

@@ -40,7 +40,8 @@ pub struct IncidentRevision {
     pub changes: Vec<FieldChange>,
 }
 
-/// One field of the body before and after the revision (`null` when unset).
+/// One field of the body before and after the revision (`null` when unset), or
+/// `notifications`: the notification a recipient got before and after.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldChange {
     pub field: String,
