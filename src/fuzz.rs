@@ -66,7 +66,7 @@ pub fn rest_notify(bytes: &[u8]) {
         let request = NotificationRequest {
             incident_id: PATH_ID.into(),
             notice: record.into(),
-            request_id: String::new(),
+            ..NotificationRequest::default()
         };
         let _ = parse_notification(request, chrono::Utc::now());
     }

@@ -113,6 +113,7 @@ pub fn notification_request(request: pb::RecordNotificationRequest) -> Notificat
         notified_at,
         reference,
         request_id,
+        etag,
     } = request;
     NotificationRequest {
         incident_id,
@@ -124,6 +125,7 @@ pub fn notification_request(request: pb::RecordNotificationRequest) -> Notificat
             notified_at: notified_at.map(wire_time),
             reference,
         },
+        etag,
         request_id,
     }
 }

@@ -32,11 +32,13 @@ use crate::{
     request_body = NotificationRecord,
     params(
         ("incidentId" = String, Path, format = Uuid),
+        ("If-Match" = Option<String>, Header, description = "Record only if the incident is still at this ETag"),
         ("Idempotency-Key" = Option<String>, Header, description = "A UUID: the same request sent again with it returns the first answer")
     ),
     responses(
         (status = 200, description = "The incident", body = Incident, headers(("ETag" = String, description = "The tag of this revision"))),
         (status = 404, description = "No such incident in the caller's tenant", body = ErrorBody),
+        (status = 412, description = "If-Match names an older revision", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key came with a different request", body = ErrorBody),
         Refusals, BodyRefusals
     )
@@ -51,6 +53,7 @@ pub(super) async fn record_notification(
     let request = NotificationRequest {
         incident_id,
         notice: record.into(),
+        etag: if_match(&headers)?,
         request_id: idempotency_key(&headers)?,
     };
     let incident = rest

@@ -46,7 +46,17 @@ pub struct UpdateRequest {
 pub struct NotificationRequest {
     pub incident_id: String,
     pub notice: NoticeFields,
+    /// The etag of the revision the caller read; empty: none.
+    pub etag: String,
     pub request_id: String,
+}
+
+/// A notification to record, checked.
+pub(crate) struct Notify {
+    pub id: Uuid,
+    pub notice: Notice,
+    pub etag: Option<String>,
+    pub request: Option<RequestKey>,
 }
 
 impl Service {
@@ -95,20 +105,18 @@ impl Service {
         request: NotificationRequest,
     ) -> Result<IncidentView, Error> {
         self.admit(principal, allow::UPDATE_INCIDENT)?;
-        let (id, notice, request) = parse_notification(request, now())?;
-        self.notify(principal, id, notice, request)
-            .await
-            .map(IncidentView::from)
+        let notify = parse_notification(request, now())?;
+        self.notify(principal, notify).await.map(IncidentView::from)
     }
 
-    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %id))]
-    async fn notify(
-        &self,
-        principal: &Principal,
-        id: Uuid,
-        notice: Notice,
-        request: Option<RequestKey>,
-    ) -> Result<Incident, Error> {
+    #[tracing::instrument(skip_all, fields(tenant_id = %principal.tenant_id, incident_id = %notify.id))]
+    async fn notify(&self, principal: &Principal, notify: Notify) -> Result<Incident, Error> {
+        let Notify {
+            id,
+            notice,
+            etag,
+            request,
+        } = notify;
         let write = self.store.write(principal.tenant_id).await?;
         if let Some(key) = &request
             && let Some(answer) = write.replay(key).await?
@@ -116,6 +124,7 @@ impl Service {
             return Ok(answer);
         }
         let current = write.incident_for_update(id).await?;
+        check_etag(etag.as_deref(), &current)?;
         let (notices, change) = notice::record(&current, notice)?;
         let answer = match change {
             None => current,
@@ -220,11 +229,7 @@ impl Service {
             return Ok(answer);
         }
         let current = write.incident_for_update(id).await?;
-        if etag.is_some_and(|etag| etag != current.etag()) {
-            return Err(Error::StaleEtag {
-                current_revision: current.revision,
-            });
-        }
+        check_etag(etag.as_deref(), &current)?;
         let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
         let reference = write.reference(&input, Some(&current)).await?;
         let updated = resolve(input, reference)?.into_incident(Record {
@@ -271,6 +276,17 @@ impl Service {
             Ok(reference) => resolve(input, reference).err().unwrap_or(Error::Internal),
             Err(error) => error,
         }
+    }
+}
+
+/// A write given the etag of the revision its caller read goes ahead only on
+/// that revision.
+fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
+    match etag {
+        Some(etag) if etag != current.etag() => Err(Error::StaleEtag {
+            current_revision: current.revision,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -343,22 +359,26 @@ pub(crate) fn parse_update(request: UpdateRequest) -> Result<(Uuid, Update), Err
 }
 
 /// What recording a notification can be told without the database: the id, the
-/// notification (sent no later than `now`) and the request id.
-pub(crate) fn parse_notification(
-    request: NotificationRequest,
-    now: DateTime<Utc>,
-) -> Result<(Uuid, Notice, Option<RequestKey>), Error> {
+/// notification (sent no later than `now`), the etag and the request id.
+pub(crate) fn parse_notification(request: NotificationRequest, now: DateTime<Utc>) -> Result<Notify, Error> {
     let NotificationRequest {
         incident_id,
         notice,
+        etag,
         request_id,
     } = request;
     let mut violations = Violations::new();
     let id = violations.check("incidentId", parse_uuid(&incident_id));
-    let request = RequestKey::parse(&mut violations, &request_id, &("notify", id, &notice));
+    let etag = Some(etag).filter(|e| !e.is_empty());
+    let request = RequestKey::parse(&mut violations, &request_id, &("notify", id, &notice, &etag));
     let notice = Notice::parse(&mut violations, notice, now);
     match (id, notice) {
-        (Some(id), Some(notice)) if violations.is_empty() => Ok((id, notice, request)),
+        (Some(id), Some(notice)) if violations.is_empty() => Ok(Notify {
+            id,
+            notice,
+            etag,
+            request,
+        }),
         _ => Err(violations.into_error()),
     }
 }

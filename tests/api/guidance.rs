@@ -284,6 +284,7 @@ fn notification(
         notified_at: at(sent),
         reference: None,
         request_id: String::new(),
+        etag: String::new(),
     }
 }
 
@@ -326,21 +327,34 @@ async fn a_notification_recorded_addresses_its_guidance_moves_the_etag_and_stays
     // The same record again changes nothing; individuals notified close the
     // jurisdiction; Brazil's individuals a day after their 3 business days
     // (Tuesday) is late.
-    let again = record(&mut app, to_authority).await.expect("record");
+    let again = record(&mut app, to_authority.clone()).await.expect("record");
     assert_eq!((again.revision, &again.etag), (2, &notified.etag));
-    record(
-        &mut app,
-        notification(&created.id, "DEU", None, Individuals, DISCOVERED + 100 * HOUR),
-    )
-    .await
-    .expect("record");
+    // Under an etag that is no longer current: ABORTED, and nothing written.
+    let mut stale = notification(&created.id, "DEU", None, Individuals, DISCOVERED + 100 * HOUR);
+    stale.etag = created.etag.clone();
+    let status = record(&mut app, stale.clone()).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Aborted);
+    assert_eq!(crate::helpers::reason(&status), "STALE_ETAG");
+    assert_eq!(app.get(&created.id).await.expect("get").revision, 2);
+    // A request id makes a retry safe, and is refused for another request.
+    let mut retried = to_authority;
+    retried.request_id = uuid::Uuid::now_v7().to_string();
+    retried.notified_at = at(DISCOVERED + 47 * HOUR);
+    let first = record(&mut app, retried.clone()).await.expect("record");
+    assert_eq!(first.revision, 3);
+    assert_eq!(record(&mut app, retried.clone()).await.expect("retry"), first);
+    retried.reference = Some("another".into());
+    let status = record(&mut app, retried).await.unwrap_err();
+    assert_eq!(crate::helpers::reason(&status), "REQUEST_ID_REUSED");
+    stale.etag = first.etag.clone();
+    record(&mut app, stale).await.expect("record under the current etag");
     let late = record(
         &mut app,
         notification(&created.id, "bra", None, Individuals, DISCOVERED + 6 * DAY),
     )
     .await
     .expect("record");
-    assert_eq!(late.revision, 4);
+    assert_eq!(late.revision, 5);
     let germany = place(&late, "DEU", None);
     assert_eq!(germany.number_of_addressed_guidances, 2);
     assert_eq!(germany.urgency, i32::from(pb::urgency::Value::None));
@@ -376,7 +390,7 @@ async fn a_notification_recorded_addresses_its_guidance_moves_the_etag_and_stays
     let germany = place(&no, "DEU", None);
     assert_eq!(germany.notify_authority, state(NotificationNotRequired));
     assert_eq!(germany.guidances[0].state, state(NotificationNotRequired));
-    assert_eq!(germany.guidances[0].notified_at, at(DISCOVERED + 48 * HOUR));
+    assert_eq!(germany.guidances[0].notified_at, at(DISCOVERED + 47 * HOUR));
     assert_eq!(germany.number_of_addressed_guidances, 2);
 }
 
