@@ -4,13 +4,13 @@
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement, Value,
-    sea_query::{Expr, SimpleExpr},
+    sea_query::{Expr, Query, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{
     ROWS_PER_INSERT, Store, db_error,
-    entity::{incident, organization, tenant},
+    entity::{incident, incident_deadline, organization, tenant},
     load::{load_incidents, with_names},
 };
 use crate::domain::{
@@ -259,16 +259,10 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
         (C::CreatedAt, created_at),
         (C::UpdatedAt, updated_at),
     ] {
-        let TimeRange { from, to } = range;
-        if let Some(from) = from {
-            all = all.add(column.gte(*from));
-        }
-        if let Some(to) = to {
-            all = all.add(column.lte(*to));
-        }
+        all = all.add(within(column, range));
     }
     if *notification_due != TimeRange::default() {
-        all = all.add(due_within(backend, tenant_id, notification_due));
+        all = all.add(due_within(tenant_id, notification_due));
     }
     if !assignee_ids.is_empty() {
         all = all.add(any_assignee(backend, tenant_id, assignee_ids));
@@ -279,24 +273,28 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
     all
 }
 
-/// Incidents with a deadline still due in `range` (both ends included).
-fn due_within(backend: DbBackend, tenant_id: Uuid, range: &TimeRange) -> SimpleExpr {
-    let placeholder = |n: usize| match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
-    let mut sql = format!(
-        "\"incident\".\"id\" IN (SELECT incident_id FROM incident_deadline WHERE tenant_id = {}",
-        placeholder(1)
-    );
-    let mut values = vec![Value::from(tenant_id)];
-    for (bound, operator) in [(range.from, ">="), (range.to, "<=")] {
-        if let Some(at) = bound {
-            values.push(Value::from(at));
-            sql += &format!(" AND deadline {operator} {}", placeholder(values.len()));
-        }
+/// Rows whose `column` is in `range`, both ends included.
+fn within(column: impl ColumnTrait, range: &TimeRange) -> Condition {
+    let TimeRange { from, to } = range;
+    let mut all = Condition::all();
+    if let Some(from) = from {
+        all = all.add(column.gte(*from));
     }
-    Expr::cust_with_values(sql + ")", values)
+    if let Some(to) = to {
+        all = all.add(column.lte(*to));
+    }
+    all
+}
+
+/// Incidents with a deadline still due in `range` (both ends included).
+fn due_within(tenant_id: Uuid, range: &TimeRange) -> SimpleExpr {
+    use incident_deadline::Column as D;
+    let deadlines = Query::select()
+        .column(D::IncidentId)
+        .from(incident_deadline::Entity)
+        .cond_where(within(D::Deadline, range).add(D::TenantId.eq(tenant_id)))
+        .to_owned();
+    incident::Column::Id.in_subquery(deadlines)
 }
 
 /// Incidents with any of the assignees.
