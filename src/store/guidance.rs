@@ -61,8 +61,9 @@ impl Store {
                     .exec(&write.txn)
                     .await
                     .map_err(db_error)?;
-                delete_children(&write.txn, tenant_id, incident.id, &[Children::Deadlines]).await?;
             }
+            let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
+            delete_children(&write.txn, tenant_id, &ids, &[Children::Deadlines]).await?;
             insert_children(&write.txn, &incidents, &[Children::Deadlines]).await?;
             write.commit().await?;
             done += incidents.len() as u64;

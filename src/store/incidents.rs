@@ -138,7 +138,7 @@ impl Write {
             return Err(Error::Internal);
         }
         let rewritten = changed_children(current, updated);
-        delete_children(txn, tenant_id, id, &rewritten).await?;
+        delete_children(txn, tenant_id, &[id], &rewritten).await?;
         insert_children(txn, std::slice::from_ref(updated), &rewritten).await?;
         index_documents(txn, std::slice::from_ref(updated), Indexed::Before).await?;
         append_revision(txn, updated, revised.actor, revised.request_id, revised.changes).await
@@ -266,11 +266,11 @@ fn changed_children(current: &Incident, updated: &Incident) -> Vec<Children> {
         .collect()
 }
 
-/// Deletes an incident's rows in the child tables `kinds`.
+/// Deletes the rows of incidents in the child tables `kinds`.
 pub(super) async fn delete_children(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
-    id: Uuid,
+    ids: &[Uuid],
     kinds: &[Children],
 ) -> Result<(), Error> {
     for kind in kinds {
@@ -278,28 +278,28 @@ pub(super) async fn delete_children(
             Children::AttributeValues => {
                 incident_attribute_value::Entity::delete_many()
                     .filter(incident_attribute_value::Column::TenantId.eq(tenant_id))
-                    .filter(incident_attribute_value::Column::IncidentId.eq(id))
+                    .filter(incident_attribute_value::Column::IncidentId.is_in(ids.iter().copied()))
                     .exec(txn)
                     .await
             }
             Children::Assignees => {
                 incident_assignee::Entity::delete_many()
                     .filter(incident_assignee::Column::TenantId.eq(tenant_id))
-                    .filter(incident_assignee::Column::IncidentId.eq(id))
+                    .filter(incident_assignee::Column::IncidentId.is_in(ids.iter().copied()))
                     .exec(txn)
                     .await
             }
             Children::Jurisdictions => {
                 incident_jurisdiction::Entity::delete_many()
                     .filter(incident_jurisdiction::Column::TenantId.eq(tenant_id))
-                    .filter(incident_jurisdiction::Column::IncidentId.eq(id))
+                    .filter(incident_jurisdiction::Column::IncidentId.is_in(ids.iter().copied()))
                     .exec(txn)
                     .await
             }
             Children::Deadlines => {
                 incident_deadline::Entity::delete_many()
                     .filter(incident_deadline::Column::TenantId.eq(tenant_id))
-                    .filter(incident_deadline::Column::IncidentId.eq(id))
+                    .filter(incident_deadline::Column::IncidentId.is_in(ids.iter().copied()))
                     .exec(txn)
                     .await
             }
