@@ -17,12 +17,12 @@ use crate::{
         notice::{self, Notice, NoticeFields},
         request::RequestKey,
         resolve::resolve,
-        revision::changes,
+        revision::{FieldChange, changes},
         text::parse_uuid,
         update::{Update, UpdateMask},
         view::IncidentView,
     },
-    store::{Revised, now},
+    store::{Revised, Write, now},
 };
 
 /// Path of the incident body inside create and update requests.
@@ -126,28 +126,14 @@ impl Service {
         let current = write.incident_for_update(id).await?;
         check_etag(etag.as_deref(), &current)?;
         let (notices, change) = notice::record(&current, notice)?;
-        let answer = match change {
-            None => current,
-            Some(change) => {
-                let updated = Incident {
-                    notices,
-                    updated_at: later_than(current.updated_at),
-                    revision: current.revision + 1,
-                    ..current.clone()
-                };
-                let revised = Revised {
-                    actor: principal,
-                    request_id: request.as_ref().map(|key| key.id),
-                    changes: std::slice::from_ref(&change),
-                };
-                write.rewrite_incident(&current, &updated, revised).await?;
-                updated
-            }
+        let updated = Incident {
+            notices,
+            updated_at: later_than(current.updated_at),
+            revision: current.revision + 1,
+            ..current.clone()
         };
-        if let Some(key) = &request {
-            write.remember(key, &answer).await?;
-        }
-        write.commit().await?;
+        let changed = Vec::from_iter(change);
+        let answer = conclude(write, principal, request.as_ref(), current, updated, &changed).await?;
         tracing::info!(revision = answer.revision, "notification recorded");
         Ok(answer)
     }
@@ -238,21 +224,7 @@ impl Service {
             ..current.record()
         });
         let changed = changes(Some(&current), &updated);
-        let answer = if changed.is_empty() {
-            current
-        } else {
-            let revised = Revised {
-                actor: principal,
-                request_id: request.as_ref().map(|key| key.id),
-                changes: &changed,
-            };
-            write.rewrite_incident(&current, &updated, revised).await?;
-            updated
-        };
-        if let Some(key) = &request {
-            write.remember(key, &answer).await?;
-        }
-        write.commit().await?;
+        let answer = conclude(write, principal, request.as_ref(), current, updated, &changed).await?;
         tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
         Ok(answer)
     }
@@ -277,6 +249,35 @@ impl Service {
             Err(error) => error,
         }
     }
+}
+
+/// Ends a change of `current`: `updated` is written with its revision when
+/// `changed` names something, and otherwise nothing is; the answer is
+/// remembered for the request id, and the transaction committed.
+async fn conclude(
+    write: Write,
+    principal: &Principal,
+    request: Option<&RequestKey>,
+    current: Incident,
+    updated: Incident,
+    changed: &[FieldChange],
+) -> Result<Incident, Error> {
+    let answer = if changed.is_empty() {
+        current
+    } else {
+        let revised = Revised {
+            actor: principal,
+            request_id: request.map(|key| key.id),
+            changes: changed,
+        };
+        write.rewrite_incident(&current, &updated, revised).await?;
+        updated
+    };
+    if let Some(key) = request {
+        write.remember(key, &answer).await?;
+    }
+    write.commit().await?;
+    Ok(answer)
 }
 
 /// A write given the etag of the revision its caller read goes ahead only on
