@@ -410,6 +410,8 @@ async fn a_notification_that_cannot_be_recorded_names_its_field_and_changes_noth
     unknown_recipient.recipient = 7;
     let mut without_time = notification(id, "DEU", None, Authority, DISCOVERED);
     without_time.notified_at = None;
+    let mut long_reference = notification(id, "DEU", None, Authority, DISCOVERED);
+    long_reference.reference = Some("r".repeat(256));
     let cases = [
         (notification(id, "FRA", None, Authority, DISCOVERED), "countryCode"),
         (
@@ -419,6 +421,7 @@ async fn a_notification_that_cannot_be_recorded_names_its_field_and_changes_noth
         (notification(id, "ZZZ", None, Authority, DISCOVERED), "countryCode"),
         (notification(id, "DEU", None, Authority, future), "notifiedAt"),
         (without_time, "notifiedAt"),
+        (long_reference, "reference"),
         (
             notification(id, "DEU", None, pb::recipient::Value::RecipientUnspecified, DISCOVERED),
             "recipient",
@@ -604,6 +607,17 @@ async fn a_search_finds_what_is_due_in_a_range_and_sorts_by_the_earliest_deadlin
         .await
         .unwrap_err();
     assert_eq!(crate::helpers::violations(&status), ["filters.notificationDue.to"]);
+    // So is an unknown key of the range over REST.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/incident/v1/incidents/search", app.base_url))
+        .bearer_auth(app.token("INCIDENT"))
+        .json(&serde_json::json!({"filters": {"notificationDue": {"since": "2025-11-25T00:00:00Z"}}}))
+        .send()
+        .await
+        .expect("REST");
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.expect("JSON");
+    assert_eq!(refused["violations"][0]["field"], "filters.notificationDue.since");
     // REST takes the same filter.
     let found: Value = reqwest::Client::new()
         .post(format!(
