@@ -186,6 +186,29 @@ def main():
     check([v.field for v in violations] == ["countryCode"],
           "notification for FRA: BadRequest names countryCode", str(violations))
 
+    # Workflows: the default one, and closing refused while notifications are owed.
+    workflows = call(reference.ListWorkflows)(reference_pb.ListWorkflowsRequest())
+    default = [w for w in workflows.workflows if w.name == "Incident Workflow"]
+    check(len(default) == 1 and [s.name for s in default[0].stages]
+          == ["Intake", "Investigation", "Remediation", "Notification", "Closed"]
+          and created.incident_stage_name == "Intake" and created.workflow_id == default[0].id,
+          "workflows: the default one, and the incident in its first stage", str(workflows))
+    status = refused(call(stub.UpdateIncidentStage), pb.UpdateIncidentStageRequest(
+        incident_id=created.id, next_stage_name="Closed"),
+        grpc.StatusCode.FAILED_PRECONDITION, "closing with notifications owed")
+    failure = detail(status, error_details_pb2.PreconditionFailure)
+    subjects = {v.subject for v in failure.violations}
+    check("DEU/INDIVIDUALS" in subjects and "DEU/AUTHORITY" not in subjects
+          and detail(status, error_details_pb2.ErrorInfo).reason == "NOTIFICATIONS_REQUIRED",
+          "closing: PreconditionFailure names DEU/INDIVIDUALS, not the authority notified",
+          str(failure))
+    moved = call(stub.UpdateIncidentStage)(pb.UpdateIncidentStageRequest(
+        incident_id=created.id, next_stage_name="investigation",
+        parameters={"notifyUsers": "false"}, etag=notified.etag))
+    check(moved.stage.name == "Investigation" and moved.stage.sequence == 2
+          and moved.incident.incident_stage_name == "Investigation" and moved.incident.revision == 4,
+          "stage move: Investigation, revision 4", str(moved.stage))
+
     print("gRPC contract checks passed")
     print(f"created incident {created.id}")
 

@@ -29,8 +29,10 @@ from incidentd_client.api.incidents import (
     record_notification,
     search_incidents,
     update_incident,
+    update_incident_stage,
+    update_incident_stage_of_type,
 )
-from incidentd_client.api.reference_data import list_notification_rules
+from incidentd_client.api.reference_data import list_notification_rules, list_workflows
 from incidentd_client.models import (
     AttributeValueInput,
     Incident,
@@ -46,6 +48,11 @@ from incidentd_client.models import (
     NotificationRecord,
     NotificationRules,
     Recipient,
+    StageUpdate,
+    StageUpdateParametersType0,
+    Workflow,
+    WorkflowStage,
+    WorkflowType,
 )
 from incidentd_client.types import Unset
 
@@ -271,6 +278,36 @@ def main():
     error = expect(refused_fra, 400, "a notification for a jurisdiction not on the incident")
     check(error.violations and error.violations[0].field == "countryCode",
           "notification for FRA: violations[0].field == countryCode", repr(error.violations))
+
+    # Workflows, and closing refused while the individuals are owed a notice.
+    workflows = expect(list_workflows.sync_detailed(client=client), 200, "list workflows")
+    default = [w for w in workflows if isinstance(w, Workflow) and w.name == "Incident Workflow"]
+    check(len(default) == 1 and [st.name for st in default[0].stages]
+          == ["Intake", "Investigation", "Remediation", "Notification", "Closed"]
+          and notified.incident_stage_name == "Intake", "workflows: the default, the incident in Intake",
+          repr(workflows))
+    for workflow in workflows:
+        no_undocumented_fields(workflow, "a workflow")
+    refused_close = update_incident_stage_of_type.sync_detailed(
+        incident_id, WorkflowType.INCIDENTWORKFLOWTYPE, client=client,
+        body=StageUpdate(next_stage_name="Closed"))
+    error = expect(refused_close, 409, "closing with notifications owed")
+    check(error.reason == "NOTIFICATIONS_REQUIRED"
+          and "DEU/INDIVIDUALS" in [p.subject for p in error.preconditions]
+          and "DEU/AUTHORITY" not in [p.subject for p in error.preconditions],
+          "closing: 409 listing DEU/INDIVIDUALS, not the authority notified", repr(error))
+    moved = update_incident_stage.sync_detailed(incident_id, client=client, body=StageUpdate(
+        next_stage_name="investigation", parameters=StageUpdateParametersType0(notify_users=False)))
+    stage = expect(moved, 200, "a stage move")
+    no_undocumented_fields(stage, "a stage move")
+    check(isinstance(stage, WorkflowStage) and stage.name == "Investigation" and stage.sequence == 2
+          and stage.approval_stage is False and stage.closes_incident is False,
+          "stage move: the stage Investigation, as the original answers it", repr(stage))
+    bad = update_incident_stage.sync_detailed(incident_id, client=client, body=StageUpdate(
+        next_stage_name="Intake"))
+    error = expect(bad, 400, "moving back without a justification")
+    check([v.field for v in error.violations] == ["parameters.justification"],
+          "moving back: violations[0].field == parameters.justification", repr(error.violations))
 
     print("REST contract checks passed")
 

@@ -10,15 +10,18 @@ use prost::Message;
 use serde_json::{Map, Value};
 
 use crate::{
-    domain::{input::IncidentInput, search::Search, token::PageTokens},
+    domain::{input::IncidentInput, search::Search, token::PageTokens, workflow::NewWorkflow},
     grpc::convert,
     pb,
     rest::{
-        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, NotificationRecord, SearchParams},
+        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, NotificationRecord, SearchParams, StageUpdate},
         extract::{parse_json, parse_value},
         merge_patch,
     },
-    service::{NotificationRequest, UpdateRequest, parse_create, parse_notification, parse_update},
+    service::{
+        NotificationRequest, StageRequest, UpdateRequest, parse_create, parse_notification, parse_stage_move,
+        parse_update,
+    },
 };
 
 /// Page tokens as a tenant's would be sealed (the key is the fuzzer's own).
@@ -69,6 +72,39 @@ pub fn rest_notify(bytes: &[u8]) {
             ..NotificationRequest::default()
         };
         let _ = parse_notification(request, chrono::Utc::now());
+    }
+}
+
+/// An `UpdateIncidentStageRequest` message.
+pub fn grpc_stage(bytes: &[u8]) {
+    if let Ok(request) = pb::UpdateIncidentStageRequest::decode(bytes) {
+        let _ = parse_stage_move(convert::stage_request(request));
+    }
+}
+
+/// The body of `POST /assignments/entities/{id}/stage`.
+pub fn rest_stage(bytes: &[u8]) {
+    if let Ok(body) = parse_json::<StageUpdate>(bytes) {
+        let (next_stage_name, parameters) = body.into_parts();
+        let request = StageRequest {
+            incident_id: PATH_ID.into(),
+            next_stage_name,
+            parameters,
+            ..StageRequest::default()
+        };
+        let _ = parse_stage_move(request);
+    }
+}
+
+/// A `CreateWorkflowRequest` message, and the body of `POST /reference/workflows`.
+pub fn workflow(bytes: &[u8]) {
+    if let Ok(pb::CreateWorkflowRequest { name, stages }) = pb::CreateWorkflowRequest::decode(bytes) {
+        let stages = stages.into_iter().map(convert::stage_fields).collect();
+        let _ = NewWorkflow::parse(name, stages);
+    }
+    if let Ok(body) = parse_json::<crate::rest::dto::NewWorkflow>(bytes) {
+        let stages = body.stages.into_iter().map(Into::into).collect();
+        let _ = NewWorkflow::parse(body.name.unwrap_or_default(), stages);
     }
 }
 
@@ -174,7 +210,27 @@ mod tests {
             }),
             ..Default::default()
         };
-        let json: [&[u8]; 7] = [
+        let stage = pb::UpdateIncidentStageRequest {
+            incident_id: PATH_ID.into(),
+            next_stage_name: " ".into(),
+            parameters: [
+                ("skipValidation".into(), "TRUE".into()),
+                ("x".repeat(300), String::new()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let flow = pb::CreateWorkflowRequest {
+            name: "\u{200b}".into(),
+            stages: vec![pb::WorkflowStageInput {
+                closes_incident: true,
+                badge_color: Some("#GGGGGG".into()),
+                ..Default::default()
+            }],
+        };
+        let json: [&[u8]; 9] = [
+            br#"{"nextStageName": "Closed", "parameters": {"skipValidation": true, "justification": ""}}"#,
+            br#"{"name": "W", "stages": [{"name": "A", "closesIncident": null}, {"name": "a", "badgeColor": 7}]}"#,
             br#"{"countryCode": "CAN", "stateProvinceCode": "ON", "recipient": "AUTHORITY", "notifiedAt": "0001-01-01T00:00:00Z"}"#,
             br#"{"name": "x", "orgGroupId": "", "attributeValues": {"a": [{"id": null, "value": "v"}]}}"#,
             br#"{"deadline": "9999-12-31T23:59:60Z", "jurisdictions": [{}]}"#,
@@ -187,7 +243,12 @@ mod tests {
         grpc_update(&update.encode_to_vec());
         grpc_search(&search.encode_to_vec());
         grpc_notify(&notify.encode_to_vec());
+        grpc_stage(&stage.encode_to_vec());
+        workflow(&flow.encode_to_vec());
         for bytes in json {
+            grpc_stage(bytes);
+            rest_stage(bytes);
+            workflow(bytes);
             grpc_notify(bytes);
             rest_notify(bytes);
             grpc_create(bytes);

@@ -81,6 +81,17 @@ impl fmt::Display for Resource {
     }
 }
 
+/// A condition a change waits for that the incident does not meet
+/// (`google.rpc.PreconditionFailure`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precondition {
+    /// What kind of condition: `NOTIFICATION_REQUIRED`.
+    pub kind: &'static str,
+    /// What it is about: `DEU/AUTHORITY`.
+    pub subject: String,
+    pub description: String,
+}
+
 /// Why a use case refused or failed. Messages are safe to show to callers.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -96,6 +107,16 @@ pub enum Error {
          read it again and reapply the change"
     )]
     StaleEtag { current_revision: i64 },
+    /// A write to a closed incident: it is read-only until it is reopened.
+    #[error("incident {id} is closed: reopen it (UpdateIncidentStage) to change it")]
+    Closed { id: uuid::Uuid },
+    /// Closing while notifications the law requires have not been recorded.
+    #[error(
+        "the incident cannot be closed while {} required notification(s) are not recorded: record them, \
+         or close with skipValidation and a justification",
+        .0.len()
+    )]
+    ObligationsOpen(Vec<Precondition>),
     /// A request id sent again with a request that differs from its first one.
     #[error("requestId {}", super::request::REUSED)]
     RequestIdReused,
@@ -149,6 +170,8 @@ impl Error {
             },
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
             Error::StaleEtag { .. } => "STALE_ETAG",
+            Error::Closed { .. } => "INCIDENT_CLOSED",
+            Error::ObligationsOpen(_) => "NOTIFICATIONS_REQUIRED",
             Error::Unauthenticated(_) => "INVALID_TOKEN",
             Error::MissingScope { .. } => "MISSING_SCOPE",
             Error::RateLimited { .. } => "RATE_LIMITED",

@@ -11,6 +11,7 @@ use super::{
     notice::Notice,
     reference::{Assignee, AttributeOption, IncidentType, Organization},
     text::{Name, Text, name_key},
+    workflow::Placement,
 };
 
 /// One value of one attribute on an incident: an option or a text.
@@ -69,6 +70,7 @@ impl IncidentDraft {
             id,
             tenant_id,
             number,
+            stage,
             status,
             date_closed,
             created_by,
@@ -94,6 +96,7 @@ impl IncidentDraft {
             source_type: self.source_type,
             root_cause: self.root_cause.map(Text::into_inner),
             notification_needed: self.notification_needed,
+            stage,
             status,
             created_by,
             creator,
@@ -115,6 +118,7 @@ pub struct Record {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub number: i64,
+    pub stage: Placement,
     pub status: IncidentStatus,
     pub date_closed: Option<DateTime<Utc>>,
     pub created_by: Uuid,
@@ -150,6 +154,9 @@ pub struct Incident {
     pub source_type: SourceType,
     pub root_cause: Option<String>,
     pub notification_needed: NotificationNeeded,
+    /// The workflow and the stage reached; `status` is CLOSED exactly when
+    /// that stage closes the incident.
+    pub stage: Placement,
     pub status: IncidentStatus,
     pub created_by: Uuid,
     pub creator: String,
@@ -177,6 +184,7 @@ impl Incident {
             id: self.id,
             tenant_id: self.tenant_id,
             number: self.number,
+            stage: self.stage.clone(),
             status: self.status,
             date_closed: self.date_closed,
             created_by: self.created_by,

@@ -58,6 +58,10 @@ pub struct InventoryLinks {
 pub struct CreateOnlyFields {
     pub auto_assess_jurisdictions: bool,
     pub linked_inventories: BTreeMap<String, InventoryLinkRef>,
+    /// Left out of a request's fingerprint when absent, so that the requests
+    /// remembered before workflows existed keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
 }
 
 /// The create-only fields, parsed.
@@ -65,6 +69,8 @@ pub struct CreateOnlyFields {
 pub struct CreateOnly {
     pub auto_assess_jurisdictions: bool,
     pub linked_inventories: Vec<InventoryLinks>,
+    /// The workflow to follow; `None`: the tenant's default one.
+    pub workflow_id: Option<Uuid>,
 }
 
 impl CreateOnly {
@@ -73,10 +79,15 @@ impl CreateOnly {
         let CreateOnlyFields {
             auto_assess_jurisdictions,
             linked_inventories,
+            workflow_id,
         } = fields;
         Self {
             auto_assess_jurisdictions,
             linked_inventories: parse_links(v, linked_inventories),
+            workflow_id: match workflow_id.filter(|w| !w.is_empty()) {
+                None => None,
+                Some(raw) => v.check("workflowId", parse_uuid(&raw)),
+            },
         }
     }
 }

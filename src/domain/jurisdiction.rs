@@ -91,6 +91,13 @@ fn continent(alpha3: &str) -> &'static str {
     }
 }
 
+impl Jurisdiction {
+    /// The code people read it by: `DEU`, or `USA-CA` for a state or province.
+    pub fn code(&self) -> String {
+        code_key(self.country_code, self.state_province_code)
+    }
+}
+
 fn code_key(country: &str, state: Option<&str>) -> String {
     match state {
         Some(state) => format!("{country}-{state}"),

@@ -21,6 +21,7 @@ pub mod text;
 pub mod token;
 pub mod update;
 pub mod view;
+pub mod workflow;
 
-pub use error::{Error, FieldViolation, RETRY_SHORTLY, Resource, Violations};
+pub use error::{Error, FieldViolation, Precondition, RETRY_SHORTLY, Resource, Violations};
 pub use path::{FieldPath, Segment};

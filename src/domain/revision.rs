@@ -33,6 +33,8 @@ pub struct Revision {
     pub actor_name: String,
     pub request_id: Option<Uuid>,
     pub changes: Vec<FieldChange>,
+    /// Why, when the change was a stage move that gave a justification.
+    pub justification: Option<String>,
 }
 
 /// One page of an incident's history, newest first.
@@ -87,6 +89,41 @@ fn changed_attributes(before: Value, after: Value) -> (Value, Value) {
     (Value::Object(old), Value::Object(new))
 }
 
+/// What a stage move changed: `incidentStageName`, and `incidentStatus` and
+/// `dateClosed` where they moved.
+pub fn stage_changes(before: &Incident, after: &Incident) -> Vec<FieldChange> {
+    [
+        (
+            "incidentStageName",
+            json!(before.stage.stage.name),
+            json!(after.stage.stage.name),
+        ),
+        (
+            "incidentStatus",
+            json!(before.status.as_str()),
+            json!(after.status.as_str()),
+        ),
+        (
+            "dateClosed",
+            time_value(before.date_closed),
+            time_value(after.date_closed),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, before, after)| before != after)
+    .map(|(field, before, after)| FieldChange {
+        field: field.to_owned(),
+        before,
+        after,
+    })
+    .collect()
+}
+
+/// A time as the bodies write it; `null` when unset.
+fn time_value(at: Option<DateTime<Utc>>) -> Value {
+    json!(at.map(|at| at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+}
+
 fn is_unset(value: &Value) -> bool {
     match value {
         Value::Null => true,
@@ -98,7 +135,7 @@ fn is_unset(value: &Value) -> bool {
 
 /// One field of an incident's body as JSON, as an update request would give it.
 fn value_of(incident: &Incident, field: BodyField) -> Value {
-    let time = |at: Option<DateTime<Utc>>| json!(at.map(|at| at.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+    let time = time_value;
     match field {
         BodyField::Name => json!(incident.name),
         BodyField::Description => json!(incident.description),

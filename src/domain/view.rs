@@ -16,6 +16,7 @@ use super::{
     jurisdiction::{Impacted, Jurisdiction},
     notification,
     reference::{Assignee, IncidentType, Organization},
+    workflow::Placement,
 };
 
 /// An incident as both transports show it.
@@ -40,8 +41,8 @@ pub struct IncidentView {
     pub assignee: Option<Assignee>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The workflow stage: none yet, as incidentd keeps no workflows so far.
-    pub stage: Option<StageView>,
+    /// The workflow and the stage the incident has reached.
+    pub stage: StageView,
     pub notification_needed: NotificationNeeded,
     pub status: IncidentStatus,
     /// The tenant's custom-attribute schema: one per tenant, stable.
@@ -51,7 +52,8 @@ pub struct IncidentView {
     pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
     pub assignees: Vec<AssigneeView>,
     pub jurisdictions: Vec<JurisdictionView>,
-    /// Whether closing is configured to need settings: never, so far.
+    /// Whether closing is configured to need settings: never in incidentd,
+    /// where closing waits for the notifications the law requires instead.
     pub closed_setting_on: bool,
     /// By inventory type.
     pub linked_inventories: Vec<InventoryLinks>,
@@ -68,6 +70,23 @@ pub struct StageView {
     pub stage_id: Uuid,
     pub stage_name: String,
     pub badge_color: Option<String>,
+}
+
+impl From<Placement> for StageView {
+    fn from(placement: Placement) -> Self {
+        let Placement {
+            workflow_id,
+            workflow_name,
+            stage,
+        } = placement;
+        StageView {
+            workflow_id,
+            workflow_name,
+            stage_id: stage.id,
+            stage_name: stage.name,
+            badge_color: stage.badge_color,
+        }
+    }
 }
 
 /// One value of one attribute, as shown.
@@ -143,7 +162,7 @@ pub struct IncidentSummaryView {
     pub creator: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub stage: Option<StageView>,
+    pub stage: StageView,
     pub notification_needed: NotificationNeeded,
     pub status: IncidentStatus,
     pub attribute_values: BTreeMap<String, Vec<AttributeValueView>>,
@@ -180,6 +199,7 @@ impl From<Incident> for IncidentView {
             source_type,
             root_cause,
             notification_needed,
+            stage,
             status,
             created_by,
             creator,
@@ -210,7 +230,7 @@ impl From<Incident> for IncidentView {
             assignee,
             created_at,
             updated_at,
-            stage: None,
+            stage: StageView::from(stage),
             notification_needed,
             status,
             schema_id,

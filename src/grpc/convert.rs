@@ -21,9 +21,10 @@ use crate::{
         revision::{FieldChange, Revision, RevisionList},
         search::{FilterFields, RangeFields, SearchFields, SearchPage},
         view::{AttributeValueView, IncidentSummaryView, IncidentView, JurisdictionView, StageView},
+        workflow::{Stage as WorkflowStage, StageFields, Workflow},
     },
     pb,
-    service::{NotificationRequest, UpdateRequest},
+    service::{NotificationRequest, StageRequest, UpdateRequest},
 };
 
 /// The original name of a proto enum value; `None` when unset (0), the number
@@ -165,6 +166,7 @@ pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, CreateOnlyField
         jurisdictions,
         auto_assess_jurisdictions,
         linked_inventories,
+        workflow_id,
     } = body;
     let editable = pb::IncidentUpdate {
         name,
@@ -205,6 +207,7 @@ pub fn create_body(body: pb::IncidentCreate) -> (IncidentFields, CreateOnlyField
         CreateOnlyFields {
             auto_assess_jurisdictions,
             linked_inventories,
+            workflow_id,
         },
     )
 }
@@ -352,8 +355,7 @@ impl From<IncidentView> for pb::Incident {
     }
 }
 
-/// A stage's fields, each absent when the incident is in no stage.
-#[derive(Default)]
+/// A stage's fields as the messages carry them.
 struct Stage {
     workflow_id: Option<String>,
     workflow_name: Option<String>,
@@ -362,18 +364,15 @@ struct Stage {
     badge_color: Option<String>,
 }
 
-impl From<Option<StageView>> for Stage {
-    fn from(stage: Option<StageView>) -> Self {
-        let Some(StageView {
+impl From<StageView> for Stage {
+    fn from(stage: StageView) -> Self {
+        let StageView {
             workflow_id,
             workflow_name,
             stage_id,
             stage_name,
             badge_color,
-        }) = stage
-        else {
-            return Stage::default();
-        };
+        } = stage;
         Stage {
             workflow_id: Some(workflow_id.to_string()),
             workflow_name: Some(workflow_name),
@@ -393,6 +392,7 @@ impl From<Revision> for pb::IncidentRevision {
             actor_name,
             request_id,
             changes,
+            justification,
         } = revision;
         pb::IncidentRevision {
             revision,
@@ -408,6 +408,7 @@ impl From<Revision> for pb::IncidentRevision {
                     after: Some(json_value(after)),
                 })
                 .collect(),
+            justification,
         }
     }
 }
@@ -762,6 +763,79 @@ impl From<&Rule> for pb::NotificationRule {
             source_url: rule.source_url.clone(),
             condition: rule.condition.clone(),
             note: rule.note.clone(),
+        }
+    }
+}
+
+pub fn stage_request(request: pb::UpdateIncidentStageRequest) -> StageRequest {
+    let pb::UpdateIncidentStageRequest {
+        incident_id,
+        next_stage_name,
+        parameters,
+        etag,
+        request_id,
+    } = request;
+    StageRequest {
+        incident_id,
+        next_stage_name,
+        parameters: parameters.into_iter().collect(),
+        etag,
+        request_id,
+    }
+}
+
+pub fn stage_fields(stage: pb::WorkflowStageInput) -> StageFields {
+    let pb::WorkflowStageInput {
+        name,
+        description,
+        badge_color,
+        closes_incident,
+    } = stage;
+    StageFields {
+        name,
+        description,
+        badge_color,
+        closes_incident,
+    }
+}
+
+impl From<WorkflowStage> for pb::WorkflowStage {
+    fn from(stage: WorkflowStage) -> Self {
+        let WorkflowStage {
+            id,
+            name,
+            description,
+            sequence,
+            badge_color,
+            closes_incident,
+        } = stage;
+        pb::WorkflowStage {
+            id: id.to_string(),
+            name,
+            description,
+            sequence,
+            badge_color,
+            closes_incident,
+        }
+    }
+}
+
+impl From<Workflow> for pb::Workflow {
+    fn from(workflow: Workflow) -> Self {
+        let Workflow { id, name, stages } = workflow;
+        pb::Workflow {
+            id: id.to_string(),
+            name,
+            stages: stages.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<(IncidentView, WorkflowStage)> for pb::UpdateIncidentStageResponse {
+    fn from((incident, stage): (IncidentView, WorkflowStage)) -> Self {
+        pb::UpdateIncidentStageResponse {
+            incident: Some(incident.into()),
+            stage: Some(stage.into()),
         }
     }
 }

@@ -72,6 +72,15 @@ impl pb::incident_service_server::IncidentService for Api {
         answer(self.service.record_notification(&principal, notification).await)
     }
 
+    async fn update_incident_stage(
+        &self,
+        request: Request<pb::UpdateIncidentStageRequest>,
+    ) -> Answer<pb::UpdateIncidentStageResponse> {
+        let principal = self.principal(&request)?;
+        let change = convert::stage_request(request.into_inner());
+        answer(self.service.update_incident_stage(&principal, change).await)
+    }
+
     async fn search_incidents(
         &self,
         request: Request<pb::SearchIncidentsRequest>,
@@ -195,6 +204,21 @@ impl pb::reference_data_service_server::ReferenceDataService for Api {
         Ok(Response::new(pb::ListJurisdictionsResponse {
             jurisdictions: all(jurisdictions),
         }))
+    }
+
+    async fn list_workflows(&self, request: Request<pb::ListWorkflowsRequest>) -> Answer<pb::ListWorkflowsResponse> {
+        let principal = self.principal(&request)?;
+        let workflows = self.service.list_workflows(&principal).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListWorkflowsResponse {
+            workflows: all(workflows),
+        }))
+    }
+
+    async fn create_workflow(&self, request: Request<pb::CreateWorkflowRequest>) -> Answer<pb::Workflow> {
+        let principal = self.principal(&request)?;
+        let pb::CreateWorkflowRequest { name, stages } = request.into_inner();
+        let stages = stages.into_iter().map(convert::stage_fields).collect();
+        answer(self.service.create_workflow(&principal, name, stages).await)
     }
 
     async fn list_notification_rules(

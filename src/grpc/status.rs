@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
 
 use crate::domain::{Error, RETRY_SHORTLY};
 
@@ -41,6 +41,18 @@ pub fn to_status(error: Error) -> Status {
         Error::StaleEtag { current_revision } => {
             metadata.insert("currentRevision".to_owned(), current_revision.to_string());
             (Code::Aborted, message)
+        }
+        Error::Closed { id } => {
+            metadata.insert("id".to_owned(), id.to_string());
+            (Code::FailedPrecondition, message)
+        }
+        Error::ObligationsOpen(open) => {
+            details.set_precondition_failure(
+                open.into_iter()
+                    .map(|p| PreconditionViolation::new(p.kind, p.subject, p.description))
+                    .collect::<Vec<_>>(),
+            );
+            (Code::FailedPrecondition, message)
         }
         Error::Unauthenticated(_) => (Code::Unauthenticated, message),
         Error::MissingScope { allowed } => {

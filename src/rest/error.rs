@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::dto::{ErrorBody, Violation};
+use super::dto::{ErrorBody, PreconditionFailure, Violation};
 use crate::domain::{Error, FieldPath, FieldViolation, RETRY_SHORTLY, Segment, request::REUSED};
 
 /// The realm named in `WWW-Authenticate`.
@@ -18,7 +18,8 @@ const REALM: &str = "incidentd";
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    /// Boxed: errors travel in `Result`s, which stay small.
+    body: Box<ErrorBody>,
     headers: Vec<(HeaderName, String)>,
 }
 
@@ -26,11 +27,12 @@ impl ApiError {
     pub fn new(status: StatusCode, reason: &str, error: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: error.into(),
                 reason: reason.to_owned(),
                 violations: Vec::new(),
-            },
+                preconditions: Vec::new(),
+            }),
             headers: Vec::new(),
         }
     }
@@ -84,6 +86,19 @@ impl ApiError {
             Error::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, reason, message),
             Error::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, reason, message),
             Error::StaleEtag { .. } => Self::new(StatusCode::PRECONDITION_FAILED, reason, message),
+            Error::Closed { .. } => Self::new(StatusCode::CONFLICT, reason, message),
+            Error::ObligationsOpen(open) => {
+                let mut answer = Self::new(StatusCode::CONFLICT, reason, message);
+                answer.body.preconditions = open
+                    .into_iter()
+                    .map(|p| PreconditionFailure {
+                        kind: p.kind.to_owned(),
+                        subject: p.subject,
+                        description: p.description,
+                    })
+                    .collect();
+                answer
+            }
             Error::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, reason, message)
                 .with_header(header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\"")),
             Error::MissingScope { allowed } => Self::new(StatusCode::FORBIDDEN, reason, message).with_header(
@@ -129,7 +144,7 @@ impl ApiError {
 
     #[cfg(test)]
     pub fn into_body(self) -> ErrorBody {
-        self.body
+        *self.body
     }
 }
 

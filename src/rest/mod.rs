@@ -8,6 +8,7 @@ mod error;
 pub(crate) mod extract;
 mod incidents;
 mod reference;
+mod stages;
 
 use axum::{
     Json, Router,
@@ -26,7 +27,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use self::incidents::merge_patch;
 pub use self::{dto::ErrorBody, error::ApiError, extract::refused};
-use self::{dto::*, incidents::*, reference::*};
+use self::{dto::*, incidents::*, reference::*, stages::*};
 use crate::service::Service;
 
 /// Where the API lives, as in the original.
@@ -50,7 +51,7 @@ pub struct Rest {
     ),
     modifiers(&Components),
     security(("bearer" = [])),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, WorkflowType))
 )]
 struct ApiDoc;
 
@@ -144,6 +145,8 @@ fn routes() -> OpenApiRouter<Rest> {
         .routes(routes!(create_incident))
         .routes(routes!(get_incident, update_incident, patch_incident))
         .routes(routes!(record_notification))
+        .routes(routes!(update_incident_stage))
+        .routes(routes!(update_incident_stage_of_type))
         .routes(routes!(search_incidents))
         .routes(routes!(list_incident_revisions))
         .routes(routes!(list_organizations, create_organization))
@@ -152,6 +155,7 @@ fn routes() -> OpenApiRouter<Rest> {
         .routes(routes!(list_assignees, create_assignee))
         .routes(routes!(list_jurisdictions))
         .routes(routes!(list_notification_rules))
+        .routes(routes!(list_workflows, create_workflow))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
 }

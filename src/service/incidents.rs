@@ -21,6 +21,7 @@ use crate::{
         text::parse_uuid,
         update::{Update, UpdateMask},
         view::IncidentView,
+        workflow::Workflow,
     },
     store::{Revised, Write, now},
 };
@@ -124,6 +125,7 @@ impl Service {
             return Ok(answer);
         }
         let current = write.incident_for_update(id).await?;
+        current.ensure_open()?;
         check_etag(etag.as_deref(), &current)?;
         let (notices, change) = notice::record(&current, notice)?;
         let updated = Incident {
@@ -133,7 +135,8 @@ impl Service {
             ..current.clone()
         };
         let changed = Vec::from_iter(change);
-        let answer = conclude(write, principal, request.as_ref(), current, updated, &changed).await?;
+        let revised = revised(principal, request.as_ref(), &changed, None);
+        let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, "notification recorded");
         Ok(answer)
     }
@@ -158,12 +161,21 @@ impl Service {
         }
         let reference = write.reference(&input, None).await?;
         let draft = resolve(input, reference)?;
+        let workflow_id = create_only
+            .workflow_id
+            .unwrap_or_else(|| Workflow::default_for(tenant_id).id);
+        let stage = write
+            .workflow(workflow_id)
+            .await?
+            .and_then(|w| w.start())
+            .ok_or_else(|| Error::invalid("workflowId", "is not a workflow of the tenant (ListWorkflows)"))?;
         let number = write.next_number().await?;
         let at = now();
         let incident = draft.into_incident(Record {
             id: Uuid::now_v7(),
             tenant_id,
             number,
+            stage,
             status: IncidentStatus::Open,
             date_closed: None,
             created_by: principal.subject,
@@ -174,11 +186,8 @@ impl Service {
             linked_inventories: create_only.linked_inventories,
             notices: Vec::new(),
         });
-        let revised = Revised {
-            actor: principal,
-            request_id: request.as_ref().map(|key| key.id),
-            changes: &changes(None, &incident),
-        };
+        let changed = changes(None, &incident);
+        let revised = revised(principal, request.as_ref(), &changed, None);
         write
             .insert_incident(&incident, create_only.auto_assess_jurisdictions, revised)
             .await?;
@@ -215,6 +224,7 @@ impl Service {
             return Ok(answer);
         }
         let current = write.incident_for_update(id).await?;
+        current.ensure_open()?;
         check_etag(etag.as_deref(), &current)?;
         let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
         let reference = write.reference(&input, Some(&current)).await?;
@@ -224,7 +234,8 @@ impl Service {
             ..current.record()
         });
         let changed = changes(Some(&current), &updated);
-        let answer = conclude(write, principal, request.as_ref(), current, updated, &changed).await?;
+        let revised = revised(principal, request.as_ref(), &changed, None);
+        let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
         Ok(answer)
     }
@@ -252,24 +263,18 @@ impl Service {
 }
 
 /// Ends a change of `current`: `updated` is written with its revision when
-/// `changed` names something, and otherwise nothing is; the answer is
-/// remembered for the request id, and the transaction committed.
-async fn conclude(
+/// that names a change, and otherwise nothing is; the answer is remembered
+/// for the request id, and the transaction committed.
+pub(super) async fn conclude(
     write: Write,
-    principal: &Principal,
+    revised: Revised<'_>,
     request: Option<&RequestKey>,
     current: Incident,
     updated: Incident,
-    changed: &[FieldChange],
 ) -> Result<Incident, Error> {
-    let answer = if changed.is_empty() {
+    let answer = if revised.changes.is_empty() {
         current
     } else {
-        let revised = Revised {
-            actor: principal,
-            request_id: request.map(|key| key.id),
-            changes: changed,
-        };
         write.rewrite_incident(&current, &updated, revised).await?;
         updated
     };
@@ -280,9 +285,24 @@ async fn conclude(
     Ok(answer)
 }
 
+/// The revision a change by `principal` makes.
+pub(super) fn revised<'a>(
+    principal: &'a Principal,
+    request: Option<&RequestKey>,
+    changes: &'a [FieldChange],
+    justification: Option<&'a str>,
+) -> Revised<'a> {
+    Revised {
+        actor: principal,
+        request_id: request.map(|key| key.id),
+        changes,
+        justification,
+    }
+}
+
 /// A write given the etag of the revision its caller read goes ahead only on
 /// that revision.
-fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
+pub(super) fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
     match etag {
         Some(etag) if etag != current.etag() => Err(Error::StaleEtag {
             current_revision: current.revision,
@@ -293,7 +313,7 @@ fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
 
 /// Now, or a microsecond after `previous` if the clock has not moved past it:
 /// `updatedDT` moves forward on every update.
-fn later_than(previous: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn later_than(previous: DateTime<Utc>) -> DateTime<Utc> {
     Ord::max(now(), previous + TimeDelta::microseconds(1))
 }
 

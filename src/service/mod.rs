@@ -6,12 +6,16 @@
 //! each transport renders them as its request names them.
 
 mod incidents;
+mod stages;
 
 pub use incidents::{NotificationRequest, UpdateRequest};
 /// What a create or an update can be told without the database, for the fuzz
 /// targets' entry points.
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use incidents::{parse_create, parse_notification, parse_update};
+pub use stages::StageRequest;
+#[cfg(any(test, feature = "fuzz"))]
+pub(crate) use stages::parse_stage_move;
 
 use std::{num::NonZeroU32, sync::Arc};
 

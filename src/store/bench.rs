@@ -11,7 +11,7 @@ use super::{
     Store, db_error,
     entity::tenant,
     history::revision_row,
-    incidents::{ALL_CHILDREN, insert_children, new_row},
+    incidents::{ALL_CHILDREN, Revised, insert_children, new_row},
     insert_rows,
     search::{Indexed, index_documents},
 };
@@ -50,7 +50,16 @@ impl Store {
         insert_children(txn, &incidents, &ALL_CHILDREN).await?;
         let revisions = incidents
             .iter()
-            .map(|i| revision_row(i, actor, None, &changes(None, i)))
+            .map(|i| {
+                let changes = changes(None, i);
+                let revised = Revised {
+                    actor,
+                    request_id: None,
+                    changes: &changes,
+                    justification: None,
+                };
+                revision_row(i, &revised)
+            })
             .collect::<Result<_, _>>()?;
         insert_rows(txn, revisions).await?;
         index_documents(txn, &incidents, Indexed::New).await?;

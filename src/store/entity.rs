@@ -77,6 +77,29 @@ entity!(assignee, "assignee", {
     kind: String,
 });
 
+entity!(workflow, "workflow", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    name: String,
+    name_key: String,
+});
+
+entity!(workflow_stage, "workflow_stage", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: Uuid,
+    workflow_id: Uuid,
+    name: String,
+    name_key: String,
+    description: Option<String>,
+    sequence: i32,
+    badge_color: Option<String>,
+    closes_incident: bool,
+});
+
 entity!(incident, "incident", {
     #[sea_orm(primary_key, auto_increment = false)]
     tenant_id: Uuid,
@@ -108,6 +131,9 @@ entity!(incident, "incident", {
     notification_due: Option<DateTimeUtc>,
     /// The catalogue version the stored deadlines were computed with.
     guidance_version: Option<String>,
+    /// Null only for incidents stored before workflows, until placed.
+    workflow_id: Option<Uuid>,
+    stage_id: Option<Uuid>,
 });
 
 entity!(incident_attribute_value, "incident_attribute_value", {
@@ -176,6 +202,7 @@ entity!(incident_revision, "incident_revision", {
     actor_name: String,
     request_id: Option<Uuid>,
     changes: String,
+    justification: Option<String>,
 });
 
 entity!(request_key, "request_key", {
@@ -195,7 +222,7 @@ pub mod join {
 
     use super::{
         assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value, incident_type,
-        organization,
+        organization, workflow, workflow_stage,
     };
 
     /// `from`'s `column` names a row of `to` by its id, in the same tenant.
@@ -214,6 +241,20 @@ pub mod join {
 
     pub fn organization() -> RelationDef {
         names!(incident.OrgGroupId => organization)
+    }
+
+    pub fn stage() -> RelationDef {
+        names!(incident.StageId => workflow_stage)
+    }
+
+    pub fn workflow() -> RelationDef {
+        names!(incident.WorkflowId => workflow)
+    }
+
+    /// A workflow to its stages.
+    pub fn workflow_stages() -> RelationDef {
+        let stage_of: RelationDef = names!(workflow_stage.WorkflowId => workflow);
+        stage_of.rev()
     }
 
     pub fn value_attribute() -> RelationDef {

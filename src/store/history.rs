@@ -11,17 +11,16 @@ use uuid::Uuid;
 use super::{
     Store, db_error,
     entity::{incident, incident_revision, request_key},
+    incidents::Revised,
     now,
 };
-use crate::{
-    auth::Principal,
-    domain::{
-        Error,
-        incident::Incident,
-        request::{REQUEST_ID_TTL, RequestKey},
-        revision::{FieldChange, Revision, RevisionList, RevisionPage},
-        token::PageTokens,
-    },
+use crate::domain::{
+    Error,
+    incident::Incident,
+    request::{REQUEST_ID_TTL, RequestKey},
+    revision::{Revision, RevisionList, RevisionPage},
+    token::PageTokens,
+    workflow::Workflow,
 };
 
 /// What a request id found when it was claimed.
@@ -78,6 +77,8 @@ pub(super) async fn claim(txn: &impl ConnectionTrait, tenant_id: Uuid, key: &Req
     match found {
         Some(row) if row.fingerprint != key.fingerprint => Err(Error::RequestIdReused),
         Some(request_key::Model { result: Some(json), .. }) => serde_json::from_str(&json)
+            .map(|answer| placed(tenant_id, answer))
+            .and_then(serde_json::from_value)
             .map(|incident| Claim::Replay(Box::new(incident)))
             .map_err(|e| {
                 tracing::error!(error = %e, request_id = %key.id, "unreadable stored answer");
@@ -88,6 +89,19 @@ pub(super) async fn claim(txn: &impl ConnectionTrait, tenant_id: Uuid, key: &Req
             Err(Error::Internal)
         }
     }
+}
+
+/// An answer remembered before workflows existed, in the first stage of the
+/// tenant's default workflow, where every incident then was.
+fn placed(tenant_id: Uuid, mut answer: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = answer.as_object_mut()
+        && !fields.contains_key("stage")
+        && let Some(start) = Workflow::default_for(tenant_id).start()
+        && let Ok(stage) = serde_json::to_value(start)
+    {
+        fields.insert("stage".to_owned(), stage);
+    }
+    answer
 }
 
 /// Keeps the answer of a claimed request id for its retries.
@@ -115,11 +129,9 @@ pub(super) async fn remember(
 pub(super) async fn append_revision(
     txn: &impl ConnectionTrait,
     incident: &Incident,
-    actor: &Principal,
-    request_id: Option<Uuid>,
-    changes: &[FieldChange],
+    revised: &Revised<'_>,
 ) -> Result<(), Error> {
-    incident_revision::Entity::insert(revision_row(incident, actor, request_id, changes)?)
+    incident_revision::Entity::insert(revision_row(incident, revised)?)
         .exec_without_returning(txn)
         .await
         .map_err(db_error)?;
@@ -129,10 +141,14 @@ pub(super) async fn append_revision(
 /// The row of the revision `incident` is now at.
 pub(super) fn revision_row(
     incident: &Incident,
-    actor: &Principal,
-    request_id: Option<Uuid>,
-    changes: &[FieldChange],
+    revised: &Revised<'_>,
 ) -> Result<incident_revision::ActiveModel, Error> {
+    let Revised {
+        actor,
+        request_id,
+        changes,
+        justification,
+    } = revised;
     let changes = serde_json::to_string(changes).map_err(|e| {
         tracing::error!(error = %e, "serialising changes");
         Error::Internal
@@ -144,8 +160,9 @@ pub(super) fn revision_row(
         recorded_at: Set(incident.updated_at),
         actor_id: Set(actor.subject),
         actor_name: Set(actor.display_name()),
-        request_id: Set(request_id),
+        request_id: Set(*request_id),
         changes: Set(changes),
+        justification: Set(justification.map(str::to_owned)),
     })
 }
 
@@ -215,5 +232,6 @@ fn to_revision(row: incident_revision::Model) -> Result<Revision, Error> {
         actor_name: row.actor_name,
         request_id: row.request_id,
         changes,
+        justification: row.justification,
     })
 }

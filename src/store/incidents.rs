@@ -27,11 +27,13 @@ use crate::{
     },
 };
 
-/// Who made a revision, with which request, and what it changed.
+/// Who made a revision, with which request, what it changed, and why when
+/// they said.
 pub struct Revised<'a> {
     pub actor: &'a Principal,
     pub request_id: Option<Uuid>,
     pub changes: &'a [FieldChange],
+    pub justification: Option<&'a str>,
 }
 
 /// What the incident use cases read and write inside a tenant's write
@@ -105,7 +107,7 @@ impl Write {
         insert_children(txn, std::slice::from_ref(incident), &ALL_CHILDREN).await?;
         insert_links(txn, incident).await?;
         index_documents(txn, std::slice::from_ref(incident), Indexed::New).await?;
-        append_revision(txn, incident, revised.actor, revised.request_id, revised.changes).await
+        append_revision(txn, incident, &revised).await
     }
 
     /// Stores `updated` over `current`, read in this transaction: the row (only
@@ -121,7 +123,7 @@ impl Write {
         let row = incident::ActiveModel {
             updated_at: Set(updated.updated_at),
             revision: Set(updated.revision),
-            ..editable_columns(updated)
+            ..stage_columns(updated)
         };
         // The row lock makes a lost update impossible; the revision condition
         // would catch one all the same.
@@ -141,7 +143,7 @@ impl Write {
         delete_children(txn, tenant_id, &[id], &rewritten).await?;
         insert_children(txn, std::slice::from_ref(updated), &rewritten).await?;
         index_documents(txn, std::slice::from_ref(updated), Indexed::Before).await?;
-        append_revision(txn, updated, revised.actor, revised.request_id, revised.changes).await
+        append_revision(txn, updated, &revised).await
     }
 }
 
@@ -194,14 +196,24 @@ pub(super) fn new_row(incident: &Incident, auto_assess_jurisdictions: bool) -> i
         tenant_id: Set(incident.tenant_id),
         id: Set(incident.id),
         number: Set(incident.number),
-        date_closed: Set(incident.date_closed),
-        status: Set(incident.status.as_str().to_owned()),
         auto_assess_jurisdictions: Set(auto_assess_jurisdictions),
         created_by: Set(incident.created_by),
         creator: Set(incident.creator.clone()),
         created_at: Set(incident.created_at),
         updated_at: Set(incident.updated_at),
         revision: Set(incident.revision),
+        ..stage_columns(incident)
+    }
+}
+
+/// The columns of the workflow stage and what it decides, with those of the
+/// editable body.
+fn stage_columns(incident: &Incident) -> incident::ActiveModel {
+    incident::ActiveModel {
+        workflow_id: Set(Some(incident.stage.workflow_id)),
+        stage_id: Set(Some(incident.stage.stage.id)),
+        status: Set(incident.status.as_str().to_owned()),
+        date_closed: Set(incident.date_closed),
         ..editable_columns(incident)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter,
     QueryOrder, QuerySelect, Select, sea_query::LockType,
 };
 use uuid::Uuid;
@@ -13,10 +13,11 @@ use super::{
     db_error,
     entity::{
         assignee, attribute, attribute_option, incident, incident_assignee, incident_attribute_value,
-        incident_inventory_link, incident_jurisdiction, incident_type, join, organization,
+        incident_inventory_link, incident_jurisdiction, incident_type, join, organization, workflow, workflow_stage,
     },
     reference::{to_assignee, to_attribute_option, to_organization},
     unknown_incident_type,
+    workflow::to_stage,
 };
 use crate::domain::{
     Error,
@@ -27,6 +28,7 @@ use crate::domain::{
     reference::{Assignee, IncidentType},
     resolve::ReferenceSnapshot,
     text::name_key,
+    workflow::Placement,
 };
 
 /// Loads exactly the reference data `input` names. When it updates `current`
@@ -108,7 +110,7 @@ pub(super) async fn load_reference(
 /// Whether reading an incident also locks its row for the rest of the transaction.
 pub(super) enum Lock {
     None,
-    /// `SELECT ... FOR UPDATE OF incident` on PostgreSQL; SQLite's single writer
+    /// `SELECT id ... FOR UPDATE` on PostgreSQL; SQLite's single writer
     /// needs none.
     ForUpdate,
 }
@@ -124,15 +126,24 @@ pub(super) struct IncidentRow {
     incident_type: Option<incident_type::Model>,
     #[sea_orm(nested(prefix = "org_"))]
     organization: Option<organization::Model>,
+    #[sea_orm(nested(prefix = "stage_"))]
+    stage: Option<workflow_stage::Model>,
+    #[sea_orm(nested(prefix = "workflow_"))]
+    workflow: Option<workflow::Model>,
 }
 
-/// The incidents `query` selects, each with its type and organization joined.
+/// The incidents `query` selects, each with its type, organization, workflow
+/// and stage joined.
 pub(super) fn with_names(query: Select<incident::Entity>) -> sea_orm::Selector<sea_orm::SelectModel<IncidentRow>> {
     let query = query
         .join(JoinType::LeftJoin, join::incident_type())
-        .join(JoinType::LeftJoin, join::organization());
+        .join(JoinType::LeftJoin, join::organization())
+        .join(JoinType::LeftJoin, join::stage())
+        .join(JoinType::LeftJoin, join::workflow());
     let query = also(query, incident_type::Entity, "type_");
-    also(query, organization::Entity, "org_").into_model()
+    let query = also(query, organization::Entity, "org_");
+    let query = also(query, workflow_stage::Entity, "stage_");
+    also(query, workflow::Entity, "workflow_").into_model()
 }
 
 /// Adds every column of `entity` to `query`, each named with `prefix`, to be
@@ -150,11 +161,23 @@ pub(super) async fn load_incident(
     id: Uuid,
     lock: Lock,
 ) -> Result<Option<Incident>, Error> {
-    let mut query = incident::Entity::find_by_id((tenant_id, id));
-    if let Lock::ForUpdate = lock {
-        // The incident's row only: not the type and organization it shares.
-        QuerySelect::query(&mut query).lock_with_tables(LockType::Update, [incident::Entity]);
+    if let Lock::ForUpdate = lock
+        && txn.get_database_backend() == DbBackend::Postgres
+    {
+        // The incident's row alone, locked by a query of its own: a join locked
+        // with it would be checked again, after waiting, against the names it
+        // had before (a stage just left), and miss them. The query below then
+        // sees the row as the transaction that held the lock left it.
+        let mut locking = incident::Entity::find_by_id((tenant_id, id))
+            .select_only()
+            .column(incident::Column::Id);
+        QuerySelect::query(&mut locking).lock(LockType::Update);
+        let locked: Option<Uuid> = locking.into_tuple().one(txn).await.map_err(db_error)?;
+        if locked.is_none() {
+            return Ok(None);
+        }
     }
+    let query = incident::Entity::find_by_id((tenant_id, id));
     let Some(row) = with_names(query).one(txn).await.map_err(db_error)? else {
         return Ok(None);
     };
@@ -182,6 +205,8 @@ pub(super) async fn load_incidents(
                  incident: row,
                  incident_type,
                  organization,
+                 stage,
+                 workflow,
              }| {
                 let id = row.id;
                 Ok(Incident {
@@ -206,6 +231,14 @@ pub(super) async fn load_incidents(
                         .notification_needed
                         .parse()
                         .map_err(|_| corrupt("notification needed", id))?,
+                    stage: match (stage, workflow) {
+                        (Some(stage), Some(workflow)) => Placement {
+                            workflow_id: workflow.id,
+                            workflow_name: workflow.name,
+                            stage: to_stage(stage),
+                        },
+                        _ => return Err(corrupt("stage", id)),
+                    },
                     status: row.status.parse().map_err(|_| corrupt("status", id))?,
                     created_by: row.created_by,
                     creator: row.creator,

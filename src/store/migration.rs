@@ -11,6 +11,7 @@ mod guidance;
 mod history;
 mod search;
 pub(crate) mod secrets;
+mod workflow;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(secrets::Secrets),
             Box::new(counts::AffectedIndividuals),
             Box::new(guidance::Guidance),
+            Box::new(workflow::Workflows),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod load;
 pub mod migration;
 mod reference;
 mod search;
+mod workflow;
 
 pub use incidents::{Read, Revised};
 
@@ -30,7 +31,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key, token::PageTokens};
+use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key, token::PageTokens, workflow::Workflow};
 
 /// How long a call waits for a pooled connection before answering UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,7 +56,8 @@ pub struct Store {
     /// SQLite admits one writer at a time; writers of this process queue here
     /// rather than spin on the busy timeout. `None` on PostgreSQL.
     writer: Option<Arc<AsyncMutex<()>>>,
-    /// Tenants whose row and `Unknown` incident type are known to exist.
+    /// Tenants whose row, `Unknown` incident type and default workflow are
+    /// known to exist.
     tenants: Arc<Mutex<HashSet<Uuid>>>,
     /// The key that seals page tokens, read once from the database.
     page_token_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
@@ -118,8 +120,10 @@ impl Store {
     /// Brings the schema up to date in one transaction that holds the database's
     /// write lock (SQLite) or an advisory lock (PostgreSQL), so replicas starting
     /// together migrate one at a time and the later ones find nothing to do.
-    /// Then the stored guidance of incidents written under another rule
-    /// catalogue (or before guidance was stored) is brought up to date.
+    /// Then incidents stored before workflows are placed in their tenant's
+    /// default workflow, and the stored guidance of incidents written under
+    /// another rule catalogue (or before guidance was stored) is brought up to
+    /// date.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let txn = if self.is_sqlite() {
             self.db.begin_with_options(IMMEDIATE).await?
@@ -131,6 +135,7 @@ impl Store {
         };
         migration::Migrator::up(&txn, None).await?;
         txn.commit().await?;
+        self.place().await?;
         self.reassess().await?;
         Ok(())
     }
@@ -171,7 +176,8 @@ impl Store {
 
     /// Starts a write transaction for a tenant (`BEGIN IMMEDIATE` on SQLite).
     /// Tenants are not created explicitly: the first write of a new `tenant_id`
-    /// adds its row and its `Unknown` incident type, in the same transaction.
+    /// adds its row, its `Unknown` incident type and its default workflow, in
+    /// the same transaction.
     pub(crate) async fn write(&self, tenant_id: Uuid) -> Result<Write, Error> {
         let slot = self.writer_slot().await;
         let txn = self.db.begin_with_options(IMMEDIATE).await.map_err(db_error)?;
@@ -179,7 +185,7 @@ impl Store {
         let new_tenant = if known {
             None
         } else {
-            insert_tenant(&txn, tenant_id).await.map_err(db_error)?;
+            insert_tenant(&txn, tenant_id).await?;
             Some((self.tenants.clone(), tenant_id))
         };
         Ok(Write {
@@ -238,7 +244,7 @@ impl Store {
     }
 }
 
-async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), DbErr> {
+async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), Error> {
     use entity::{incident_type, tenant};
     tenant::Entity::insert(tenant::ActiveModel {
         id: Set(tenant_id),
@@ -247,7 +253,8 @@ async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(),
     })
     .on_conflict(OnConflict::column(tenant::Column::Id).do_nothing().to_owned())
     .exec_without_returning(txn)
-    .await?;
+    .await
+    .map_err(db_error)?;
     incident_type::Entity::insert(incident_type::ActiveModel {
         tenant_id: Set(tenant_id),
         id: Set(unknown_incident_type_id(tenant_id)),
@@ -260,8 +267,9 @@ async fn insert_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(),
             .to_owned(),
     )
     .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    .await
+    .map_err(db_error)?;
+    workflow::insert_workflow(txn, tenant_id, &Workflow::default_for(tenant_id), true).await
 }
 
 /// The id of a tenant's `Unknown` incident type: fixed, so it is known before the

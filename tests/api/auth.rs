@@ -185,6 +185,28 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
         "RecordNotification",
         code(i.record_notification(req(app, token, notification)).await),
     ));
+    // To the stage it is in: allowed, and it changes nothing.
+    let stage = pb::UpdateIncidentStageRequest {
+        incident_id: incident_id.into(),
+        next_stage_name: "Intake".into(),
+        ..Default::default()
+    };
+    out.push((
+        "UpdateIncidentStage",
+        code(i.update_incident_stage(req(app, token, stage)).await),
+    ));
+    out.push((
+        "ListWorkflows",
+        code(r.list_workflows(req(app, token, pb::ListWorkflowsRequest {})).await),
+    ));
+    let workflow = pb::CreateWorkflowRequest {
+        name: String::new(),
+        stages: vec![],
+    };
+    out.push((
+        "CreateWorkflow",
+        code(r.create_workflow(req(app, token, workflow)).await),
+    ));
     out
 }
 
@@ -277,38 +299,38 @@ async fn each_rpc_needs_its_scope() {
     use Code::{Ok as Allowed, PermissionDenied as Denied};
     // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
     //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules,
-    //          RecordNotification])
-    let matrix: [(&str, [Code; 16]); 6] = [
+    //          RecordNotification, UpdateIncidentStage, ListWorkflows, CreateWorkflow])
+    let matrix: [(&str, [Code; 19]); 6] = [
         (
             "INCIDENT",
             [
                 Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Denied,
             ],
         ),
         (
             "INCIDENT_READ",
             [
                 Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
                 Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
                 Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed, Allowed, Allowed, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Allowed,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 16]),
-        ("", [Denied; 16]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 19]),
+        ("", [Denied; 19]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
@@ -507,6 +529,19 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         Code::NotFound
     );
     saw("RecordNotification");
+    let stage = pb::UpdateIncidentStageRequest {
+        incident_id: incident.id.clone(),
+        next_stage_name: "Investigation".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        i.update_incident_stage(app.with_token(&other, stage))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    saw("UpdateIncidentStage");
     let revisions = pb::ListIncidentRevisionsRequest {
         incident_id: incident.id.clone(),
         ..Default::default()
@@ -578,6 +613,39 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         .unwrap()
         .into_inner();
     saw("CreateAssignee");
+    let workflow = pb::CreateWorkflowRequest {
+        name: "Breach response".into(),
+        stages: vec![pb::WorkflowStageInput {
+            name: "Done".into(),
+            closes_incident: true,
+            ..Default::default()
+        }],
+    };
+    assert_eq!(
+        r.create_workflow(app.with_token(&other, workflow.clone()))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument,
+        "the first stage may not close"
+    );
+    let workflow = pb::CreateWorkflowRequest {
+        stages: [
+            vec![pb::WorkflowStageInput {
+                name: "Triage".into(),
+                ..Default::default()
+            }],
+            workflow.stages,
+        ]
+        .concat(),
+        ..workflow
+    };
+    let workflow = r
+        .create_workflow(app.with_token(&other, workflow))
+        .await
+        .unwrap()
+        .into_inner();
+    saw("CreateWorkflow");
 
     // Lists show this tenant's entries and nothing of the other's.
     let organizations = r
@@ -624,6 +692,26 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         .collect();
     assert_eq!(assignees, [assignee.id]);
     saw("ListAssignees");
+    let workflows = r
+        .list_workflows(app.with_token(&other, pb::ListWorkflowsRequest {}))
+        .await;
+    let mut workflows: Vec<(String, String)> = workflows
+        .unwrap()
+        .into_inner()
+        .workflows
+        .into_iter()
+        .map(|w| (w.name, w.id))
+        .collect();
+    workflows.sort();
+    assert_eq!(workflows.len(), 2, "its own and the default: {workflows:?}");
+    assert_eq!(workflows[0], (workflow.name, workflow.id));
+    assert_eq!(workflows[1].0, "Incident Workflow");
+    assert_ne!(
+        workflows[1].1,
+        incident.workflow_id.clone().unwrap(),
+        "each tenant has its own"
+    );
+    saw("ListWorkflows");
     // The jurisdiction catalogue is ISO 3166, the same for every tenant.
     let catalogue = r
         .list_jurisdictions(app.with_token(&other, pb::ListJurisdictionsRequest { country_code: None }))

@@ -16,4 +16,5 @@ mod revisions;
 mod schema;
 mod search;
 mod server;
+mod stages;
 mod validation;

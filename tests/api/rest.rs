@@ -910,6 +910,10 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         "POST /api/incident/v1/reference/assignees",
         "GET /api/incident/v1/reference/jurisdictions",
         "GET /api/incident/v1/reference/notification-rules",
+        "GET /api/incident/v1/reference/workflows",
+        "POST /api/incident/v1/reference/workflows",
+        "POST /api/incident/v1/assignments/entities/{entityId}/stage",
+        "POST /api/incident/v1/assignments/entities/{entityId}/types/{type}/stage",
         "GET /healthz",
         "GET /readyz",
     ];
@@ -918,7 +922,11 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
     // Every route the document lists is served (none answers 404 for its path).
     for route in &listed {
         let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{incidentId}", &uuid::Uuid::now_v7().to_string());
+        let id = uuid::Uuid::now_v7().to_string();
+        let path = path
+            .replace("{incidentId}", &id)
+            .replace("{entityId}", &id)
+            .replace("{type}", "IncidentWorkflowType");
         let answer = http.send(method.parse().unwrap(), &path, None, &[]).await;
         assert!(
             answer.status != StatusCode::NOT_FOUND || answer.reason() == "INCIDENT_NOT_FOUND",

@@ -353,6 +353,7 @@ async fn each_invalid_create_names_its_field_and_creates_nothing() {
             jurisdictions: body.jurisdictions,
             auto_assess_jurisdictions: false,
             linked_inventories: Default::default(),
+            workflow_id: None,
         };
         let status = app.create(create).await.expect_err(case);
         assert_eq!(violations(&status), expected, "{case}");

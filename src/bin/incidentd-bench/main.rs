@@ -28,6 +28,7 @@ use incidentd::{
         jurisdiction,
         notice::Notice,
         reference::{Assignee, Attribute, IncidentType, Organization},
+        workflow::Workflow,
     },
     pb::{self, incident_service_client::IncidentServiceClient},
     service::Service,
@@ -294,6 +295,9 @@ fn synthetic(
         date_discovered: Some(discovered),
         deadline: Some(at + TimeDelta::hours(66)),
         date_closed: None,
+        stage: Workflow::default_for(actor.tenant_id)
+            .start()
+            .expect("the default workflow has stages"),
         source_type: SourceType::Manual,
         root_cause: Some(format!("{} not encrypted", word(11))),
         notification_needed: if rare {

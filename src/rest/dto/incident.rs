@@ -177,6 +177,9 @@ pub struct IncidentCreateOnly {
     /// `processing-activities`, `vendors`, `entities`).
     pub linked_inventories: Option<BTreeMap<String, InventoryLinkInput>>,
     pub auto_assess_jurisdictions: Option<bool>,
+    /// A workflow of the tenant; absent: `Incident Workflow`.
+    #[schema(schema_with = optional_id)]
+    pub workflow_id: Option<String>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
@@ -353,6 +356,7 @@ impl From<IncidentCreateOnly> for CreateOnlyFields {
         let IncidentCreateOnly {
             linked_inventories,
             auto_assess_jurisdictions,
+            workflow_id,
             extra: _,
         } = request;
         let linked_inventories = linked_inventories
@@ -376,6 +380,7 @@ impl From<IncidentCreateOnly> for CreateOnlyFields {
         CreateOnlyFields {
             auto_assess_jurisdictions: auto_assess_jurisdictions.unwrap_or_default(),
             linked_inventories,
+            workflow_id,
         }
     }
 }
@@ -409,11 +414,10 @@ pub struct Incident {
     pub assignee_name: Option<String>,
     #[serde(rename = "createdDT")]
     pub created_dt: DateTime<Utc>,
-    /// Absent: incidentd keeps no workflows yet.
-    pub workflow_id: Option<Uuid>,
-    pub workflow_name: Option<String>,
-    pub incident_stage_id: Option<Uuid>,
-    pub incident_stage_name: Option<String>,
+    pub workflow_id: Uuid,
+    pub workflow_name: String,
+    pub incident_stage_id: Uuid,
+    pub incident_stage_name: String,
     pub incident_stage_badge_color: Option<String>,
     #[schema(schema_with = notification_needed)]
     pub notification_needed: String,
@@ -666,11 +670,11 @@ impl From<IncidentView> for Incident {
             assignee_id: assignee.as_ref().map(|u| u.id),
             assignee_name: assignee.map(|u| u.name),
             created_dt: created_at,
-            workflow_id: stage.as_ref().map(|s| s.workflow_id),
-            workflow_name: stage.as_ref().map(|s| s.workflow_name.clone()),
-            incident_stage_id: stage.as_ref().map(|s| s.stage_id),
-            incident_stage_name: stage.as_ref().map(|s| s.stage_name.clone()),
-            incident_stage_badge_color: stage.and_then(|s| s.badge_color),
+            workflow_id: stage.workflow_id,
+            workflow_name: stage.workflow_name,
+            incident_stage_id: stage.stage_id,
+            incident_stage_name: stage.stage_name,
+            incident_stage_badge_color: stage.badge_color,
             notification_needed: notification_needed.as_str().to_owned(),
             incident_status: status.as_str().to_owned(),
             schema_id,

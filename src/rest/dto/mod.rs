@@ -8,6 +8,7 @@ mod incident;
 mod reference;
 mod revision;
 mod search;
+mod workflow;
 
 use std::{collections::BTreeSet, sync::LazyLock};
 
@@ -18,7 +19,7 @@ use utoipa::{
     openapi::{ObjectBuilder, OneOfBuilder, Ref, RefOr, Schema, Type, schema::SchemaType},
 };
 
-pub use self::{incident::*, reference::*, revision::*, search::*};
+pub use self::{incident::*, reference::*, revision::*, search::*, workflow::*};
 use crate::domain::{
     FieldPath,
     enums::{
@@ -355,6 +356,20 @@ pub struct ErrorBody {
     /// Stable and UPPER_SNAKE (`INVALID_ARGUMENT`, `STALE_ETAG`, `MISSING_SCOPE`, ...).
     pub reason: String,
     pub violations: Vec<Violation>,
+    /// For 409 `NOTIFICATIONS_REQUIRED`: each condition the change waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preconditions: Vec<PreconditionFailure>,
+}
+
+/// A condition a change waits for (`google.rpc.PreconditionFailure.Violation`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PreconditionFailure {
+    /// `NOTIFICATION_REQUIRED`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it is about: a jurisdiction and a recipient, `DEU/AUTHORITY`.
+    pub subject: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -38,6 +38,8 @@ pub struct IncidentRevision {
     pub actor_name: String,
     pub request_id: Option<Uuid>,
     pub changes: Vec<FieldChange>,
+    /// The justification given with a stage move, if any.
+    pub justification: Option<String>,
 }
 
 /// One field of the body before and after the revision (`null` when unset), or
@@ -63,6 +65,7 @@ impl From<RevisionList> for RevisionPage {
                         actor_name,
                         request_id,
                         changes,
+                        justification,
                     } = revision;
                     IncidentRevision {
                         revision,
@@ -74,6 +77,7 @@ impl From<RevisionList> for RevisionPage {
                             .into_iter()
                             .map(|revision::FieldChange { field, before, after }| FieldChange { field, before, after })
                             .collect(),
+                        justification,
                     }
                 })
                 .collect(),

@@ -1,0 +1,174 @@
+//! Workflows with their stages, and placing the incidents stored before
+//! workflows existed in their tenant's default one.
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, OnConflict},
+};
+use uuid::Uuid;
+
+use super::{
+    Store, Write, db_error,
+    entity::{incident, join, workflow, workflow_stage},
+    insert_rows, unique_or_db_error,
+};
+use crate::domain::{
+    Error,
+    text::name_key,
+    workflow::{Stage, Workflow},
+};
+
+pub(super) fn to_stage(row: workflow_stage::Model) -> Stage {
+    Stage {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        sequence: row.sequence,
+        badge_color: row.badge_color,
+        closes_incident: row.closes_incident,
+    }
+}
+
+/// The workflows `query` selects, in its order, each with its stages in order.
+async fn with_stages(txn: &impl ConnectionTrait, query: Select<workflow::Entity>) -> Result<Vec<Workflow>, Error> {
+    Ok(query
+        .join(JoinType::LeftJoin, join::workflow_stages())
+        .order_by_asc(workflow_stage::Column::Sequence)
+        .select_with(workflow_stage::Entity)
+        .all(txn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(row, stages)| Workflow {
+            id: row.id,
+            name: row.name,
+            stages: stages.into_iter().map(to_stage).collect(),
+        })
+        .collect())
+}
+
+/// Stores a workflow and its stages; a name the tenant has is ALREADY_EXISTS.
+/// With `if_missing`, a workflow already there is kept as it is.
+pub(super) async fn insert_workflow(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    new: &Workflow,
+    if_missing: bool,
+) -> Result<(), Error> {
+    let mut insert = workflow::Entity::insert(workflow::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(new.id),
+        name: Set(new.name.clone()),
+        name_key: Set(name_key(&new.name)),
+    });
+    if if_missing {
+        insert = insert.on_conflict(OnConflict::new().do_nothing().to_owned());
+    }
+    let inserted = insert
+        .exec_without_returning(txn)
+        .await
+        .map_err(|e| unique_or_db_error(e, || format!("a workflow named {:?} already exists", new.name)))?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let stages = new
+        .stages
+        .iter()
+        .map(|stage| workflow_stage::ActiveModel {
+            tenant_id: Set(tenant_id),
+            id: Set(stage.id),
+            workflow_id: Set(new.id),
+            name: Set(stage.name.clone()),
+            name_key: Set(name_key(&stage.name)),
+            description: Set(stage.description.clone()),
+            sequence: Set(stage.sequence),
+            badge_color: Set(stage.badge_color.clone()),
+            closes_incident: Set(stage.closes_incident),
+        })
+        .collect();
+    insert_rows(txn, stages).await
+}
+
+/// One workflow of the tenant; its default one even before it is stored.
+pub(super) async fn load_workflow(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Workflow>, Error> {
+    let query = workflow::Entity::find_by_id((tenant_id, id));
+    let found = with_stages(txn, query).await?.pop();
+    let default = Workflow::default_for(tenant_id);
+    Ok(found.or_else(|| (id == default.id).then_some(default)))
+}
+
+impl Write {
+    /// One workflow of the tenant (see `load_workflow`).
+    pub async fn workflow(&self, id: Uuid) -> Result<Option<Workflow>, Error> {
+        load_workflow(&self.txn, self.tenant_id, id).await
+    }
+}
+
+impl Store {
+    pub async fn create_workflow(&self, tenant_id: Uuid, new: Workflow) -> Result<Workflow, Error> {
+        let write = self.write(tenant_id).await?;
+        insert_workflow(&write.txn, tenant_id, &new, false).await?;
+        write.commit().await?;
+        Ok(new)
+    }
+
+    /// The tenant's workflows by name; the default one is there even before the
+    /// tenant's first write.
+    pub async fn list_workflows(&self, tenant_id: Uuid) -> Result<Vec<Workflow>, Error> {
+        let txn = self.read().await?;
+        let all = workflow::Entity::find()
+            .filter(workflow::Column::TenantId.eq(tenant_id))
+            .order_by_asc(workflow::Column::NameKey);
+        let mut workflows = with_stages(&txn, all).await?;
+        txn.commit().await.map_err(db_error)?;
+        let default = Workflow::default_for(tenant_id);
+        if !workflows.iter().any(|w| w.id == default.id) {
+            workflows.push(default);
+            workflows.sort_by_cached_key(|w| name_key(&w.name));
+        }
+        Ok(workflows)
+    }
+
+    /// Puts every incident stored before workflows existed in the first stage
+    /// of its tenant's default workflow, storing that workflow where it is
+    /// missing: one transaction per tenant. Returns how many were placed.
+    pub(super) async fn place(&self) -> Result<u64, Error> {
+        let unplaced: Vec<Uuid> = incident::Entity::find()
+            .select_only()
+            .column(incident::Column::TenantId)
+            .filter(incident::Column::StageId.is_null())
+            .distinct()
+            .into_tuple()
+            .all(self.connection())
+            .await
+            .map_err(db_error)?;
+        let mut placed = 0;
+        for tenant_id in unplaced {
+            let default = Workflow::default_for(tenant_id);
+            let Some(start) = default.start() else {
+                return Err(Error::Internal);
+            };
+            let write = self.write(tenant_id).await?;
+            insert_workflow(&write.txn, tenant_id, &default, true).await?;
+            let moved = incident::Entity::update_many()
+                .col_expr(incident::Column::WorkflowId, Expr::value(start.workflow_id))
+                .col_expr(incident::Column::StageId, Expr::value(start.stage.id))
+                .filter(incident::Column::TenantId.eq(tenant_id))
+                .filter(incident::Column::StageId.is_null())
+                .exec(&write.txn)
+                .await
+                .map_err(db_error)?;
+            write.commit().await?;
+            placed += moved.rows_affected;
+        }
+        if placed > 0 {
+            tracing::info!(placed, "incidents placed in their tenant's default workflow");
+        }
+        Ok(placed)
+    }
+}
