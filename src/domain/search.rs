@@ -13,7 +13,7 @@ use super::{
     guidance,
     incident::Incident,
     input::{WireTime, parse_time},
-    text::{parse_uuid, shorten},
+    text::{Name, parse_uuid, shorten},
     token::PageTokens,
 };
 
@@ -58,6 +58,9 @@ pub struct FilterFields {
     /// sealed before it existed stay valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_due: Option<RangeFields>,
+    /// Left out of the fingerprint when empty, like `notification_due`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stage_names: Vec<String>,
 }
 
 /// A search as it arrives.
@@ -99,6 +102,8 @@ pub struct Filters {
     pub updated_at: TimeRange,
     /// Incidents with a deadline still due in the range (see `guidance::due`).
     pub notification_due: TimeRange,
+    /// Keys of stage names (`name_key`), of any workflow.
+    pub stage_names: Vec<String>,
 }
 
 /// What results are ordered by; ties always by id, in the same direction.
@@ -110,6 +115,8 @@ pub enum SortKey {
     UpdatedDt,
     /// The earliest deadline still due; incidents with none sort after every deadline.
     NotificationDeadline,
+    /// When the incident was closed; open ones sort after every closed one.
+    DateClosed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +269,7 @@ impl Search {
             SortKey::Name => SortValue::Text(last.name.clone()),
             SortKey::Number => SortValue::Number(last.number),
             SortKey::NotificationDeadline => SortValue::Time(guidance::sort_key(last)),
+            SortKey::DateClosed => SortValue::Time(closed_sort_key(last)),
         };
         let token = Token {
             search: self.fingerprint.clone(),
@@ -301,6 +309,7 @@ fn parse_sort(raw: &str) -> Result<Sort, String> {
         "number" => Some(SortKey::Number),
         "updatedDT" => Some(SortKey::UpdatedDt),
         "notificationDeadline" => Some(SortKey::NotificationDeadline),
+        "dateClosed" => Some(SortKey::DateClosed),
         _ => None,
     };
     let descending = match direction {
@@ -311,7 +320,8 @@ fn parse_sort(raw: &str) -> Result<Sort, String> {
     match (key, descending) {
         (Some(key), Some(descending)) => Ok(Sort { key, descending }),
         _ => Err(format!(
-            "must be createdDate, name, number, updatedDT or notificationDeadline, then ,asc or ,desc; got {}",
+            "must be createdDate, name, number, updatedDT, notificationDeadline or dateClosed, then ,asc or \
+             ,desc; got {}",
             shorten(raw)
         )),
     }
@@ -356,6 +366,7 @@ fn parse_filters(v: &mut Violations, fields: FilterFields) -> Filters {
         created_dt,
         updated_dt,
         notification_due,
+        stage_names,
     } = fields;
     let mut uuids = |name: &str, raw: Vec<String>| parse_list(v, name, raw, |s| parse_uuid(s));
     let incident_ids = uuids("incidentIds", incident_ids);
@@ -419,7 +430,16 @@ fn parse_filters(v: &mut Violations, fields: FilterFields) -> Filters {
         created_at: range("createdDT", created_dt),
         updated_at: range("updatedDT", updated_dt),
         notification_due: range("notificationDue", notification_due),
+        stage_names: parse_list(v, "stageNames", stage_names, |s| {
+            Name::parse_unique(s.clone()).map(|name| name.key())
+        }),
     }
+}
+
+/// What a search sorts by `dateClosed`: the closing date, or for an open
+/// incident the latest time the register keeps, after every closing date.
+pub fn closed_sort_key(incident: &Incident) -> DateTime<Utc> {
+    incident.date_closed.unwrap_or_else(guidance::latest)
 }
 
 /// Parses every value of one filter list, naming each bad one by its index.
@@ -468,7 +488,7 @@ pub fn with_descendants(roots: &[Uuid], parents: &[(Uuid, Option<Uuid>)]) -> Vec
 }
 
 /// The text full-text search looks in: name, description, type name, assignee
-/// names, organization name, root cause and creator.
+/// names, organization name, root cause, creator and stage name.
 pub fn search_document(incident: &Incident) -> String {
     let mut parts: Vec<&str> = vec![&incident.name];
     parts.extend(incident.description.as_deref());
@@ -477,6 +497,7 @@ pub fn search_document(incident: &Incident) -> String {
     parts.push(&incident.organization.name);
     parts.extend(incident.root_cause.as_deref());
     parts.push(&incident.creator);
+    parts.push(&incident.stage.stage.name);
     parts.join("\n")
 }
 

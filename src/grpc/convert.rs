@@ -493,6 +493,7 @@ pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
         created_dt,
         updated_dt,
         notification_due,
+        stage_names,
     } = filters.unwrap_or_default();
     /// Enum values by name; unset (0) and unknown numbers as their number, to be refused.
     fn names<E: TryFrom<i32>>(raw: Vec<i32>, name: impl Fn(&E) -> &'static str + Copy) -> Vec<String> {
@@ -524,6 +525,7 @@ pub fn search_fields(request: pb::SearchIncidentsRequest) -> SearchFields {
             created_dt: range(created_dt),
             updated_dt: range(updated_dt),
             notification_due: range(notification_due),
+            stage_names,
         },
         full_text,
         page,

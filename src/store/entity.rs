@@ -134,6 +134,8 @@ entity!(incident, "incident", {
     /// Null only for incidents stored before workflows, until placed.
     workflow_id: Option<Uuid>,
     stage_id: Option<Uuid>,
+    /// What `dateClosed` sorts by (`domain::search::closed_sort_key`).
+    closed_sort: Option<DateTimeUtc>,
 });
 
 entity!(incident_attribute_value, "incident_attribute_value", {

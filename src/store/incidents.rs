@@ -23,7 +23,7 @@ use crate::{
     auth::Principal,
     domain::{
         Error, guidance, incident::Incident, input::IncidentInput, notification, request::RequestKey,
-        resolve::ReferenceSnapshot, revision::FieldChange,
+        resolve::ReferenceSnapshot, revision::FieldChange, search::closed_sort_key,
     },
 };
 
@@ -214,6 +214,7 @@ fn stage_columns(incident: &Incident) -> incident::ActiveModel {
         stage_id: Set(Some(incident.stage.stage.id)),
         status: Set(incident.status.as_str().to_owned()),
         date_closed: Set(incident.date_closed),
+        closed_sort: Set(Some(closed_sort_key(incident))),
         ..editable_columns(incident)
     }
 }

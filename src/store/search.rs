@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ROWS_PER_INSERT, Store, db_error,
-    entity::{incident, incident_deadline, organization, tenant},
+    entity::{incident, incident_deadline, organization, tenant, workflow_stage},
     load::{load_incidents, with_names},
 };
 use crate::domain::{
@@ -162,6 +162,7 @@ impl Store {
             SortKey::Number => incident::Column::Number,
             SortKey::UpdatedDt => incident::Column::UpdatedAt,
             SortKey::NotificationDeadline => incident::Column::NotificationDue,
+            SortKey::DateClosed => incident::Column::ClosedSort,
         };
         let order = if search.sort.descending {
             Order::Desc
@@ -225,6 +226,7 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
         created_at,
         updated_at,
         notification_due,
+        stage_names,
     } = filters;
     let mut all = Condition::all().add(C::TenantId.eq(tenant_id));
     let names = |values: Vec<&'static str>| values.into_iter().map(str::to_owned).collect::<Vec<_>>();
@@ -264,6 +266,9 @@ fn matching(backend: DbBackend, tenant_id: Uuid, filters: &Filters, words: &[Str
     if *notification_due != TimeRange::default() {
         all = all.add(due_within(tenant_id, notification_due));
     }
+    if !stage_names.is_empty() {
+        all = all.add(in_stages(tenant_id, stage_names));
+    }
     if !assignee_ids.is_empty() {
         all = all.add(any_assignee(backend, tenant_id, assignee_ids));
     }
@@ -295,6 +300,21 @@ fn due_within(tenant_id: Uuid, range: &TimeRange) -> SimpleExpr {
         .cond_where(within(D::Deadline, range).add(D::TenantId.eq(tenant_id)))
         .to_owned();
     incident::Column::Id.in_subquery(deadlines)
+}
+
+/// Incidents in a stage of one of these names (keys), in any workflow.
+fn in_stages(tenant_id: Uuid, keys: &[String]) -> SimpleExpr {
+    use workflow_stage::Column as S;
+    let stages = Query::select()
+        .column(S::Id)
+        .from(workflow_stage::Entity)
+        .cond_where(
+            Condition::all()
+                .add(S::TenantId.eq(tenant_id))
+                .add(S::NameKey.is_in(keys.iter().cloned())),
+        )
+        .to_owned();
+    incident::Column::StageId.in_subquery(stages)
 }
 
 /// Incidents with any of the assignees.

@@ -4,17 +4,20 @@
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, LockType, OnConflict},
 };
 use uuid::Uuid;
 
 use super::{
-    Store, Write, db_error,
+    ROWS_PER_INSERT, Store, Write, db_error,
     entity::{incident, join, workflow, workflow_stage},
-    insert_rows, unique_or_db_error,
+    insert_rows,
+    load::{load_incidents, with_names},
+    search::{Indexed, index_documents},
+    unique_or_db_error,
 };
 use crate::domain::{
-    Error,
+    Error, guidance,
     text::name_key,
     workflow::{Stage, Workflow},
 };
@@ -136,7 +139,8 @@ impl Store {
 
     /// Puts every incident stored before workflows existed in the first stage
     /// of its tenant's default workflow, storing that workflow where it is
-    /// missing: one transaction per tenant. Returns how many were placed.
+    /// missing, and writes its search document again (which now holds the
+    /// stage's name): a few hundred per transaction. Returns how many.
     pub(super) async fn place(&self) -> Result<u64, Error> {
         let unplaced: Vec<Uuid> = incident::Entity::find()
             .select_only()
@@ -153,18 +157,40 @@ impl Store {
             let Some(start) = default.start() else {
                 return Err(Error::Internal);
             };
-            let write = self.write(tenant_id).await?;
-            insert_workflow(&write.txn, tenant_id, &default, true).await?;
-            let moved = incident::Entity::update_many()
-                .col_expr(incident::Column::WorkflowId, Expr::value(start.workflow_id))
-                .col_expr(incident::Column::StageId, Expr::value(start.stage.id))
-                .filter(incident::Column::TenantId.eq(tenant_id))
-                .filter(incident::Column::StageId.is_null())
-                .exec(&write.txn)
-                .await
-                .map_err(db_error)?;
-            write.commit().await?;
-            placed += moved.rows_affected;
+            loop {
+                let write = self.write(tenant_id).await?;
+                insert_workflow(&write.txn, tenant_id, &default, true).await?;
+                let mut batch = incident::Entity::find()
+                    .select_only()
+                    .column(incident::Column::Id)
+                    .filter(incident::Column::TenantId.eq(tenant_id))
+                    .filter(incident::Column::StageId.is_null())
+                    .limit(ROWS_PER_INSERT as u64);
+                // Locked, so that a replica starting beside this one skips them.
+                QuerySelect::query(&mut batch).lock(LockType::Update);
+                let ids: Vec<Uuid> = batch.into_tuple().all(&write.txn).await.map_err(db_error)?;
+                if ids.is_empty() {
+                    write.commit().await?;
+                    break;
+                }
+                incident::Entity::update_many()
+                    .col_expr(incident::Column::WorkflowId, Expr::value(start.workflow_id))
+                    .col_expr(incident::Column::StageId, Expr::value(start.stage.id))
+                    .col_expr(incident::Column::ClosedSort, Expr::value(guidance::latest()))
+                    .filter(incident::Column::TenantId.eq(tenant_id))
+                    .filter(incident::Column::Id.is_in(ids.iter().copied()))
+                    .exec(&write.txn)
+                    .await
+                    .map_err(db_error)?;
+                let rows = incident::Entity::find()
+                    .filter(incident::Column::TenantId.eq(tenant_id))
+                    .filter(incident::Column::Id.is_in(ids.iter().copied()));
+                let rows = with_names(rows).all(&write.txn).await.map_err(db_error)?;
+                let incidents = load_incidents(&write.txn, tenant_id, rows).await?;
+                index_documents(&write.txn, &incidents, Indexed::Before).await?;
+                write.commit().await?;
+                placed += ids.len() as u64;
+            }
         }
         if placed > 0 {
             tracing::info!(placed, "incidents placed in their tenant's default workflow");

@@ -682,6 +682,13 @@ async fn incidents_stored_before_workflows_are_placed_in_the_default_one_at_star
     ] {
         db.execute_unprepared(statement).await.expect("forget");
     }
+    // And search documents without the stage's name.
+    let forget_text = if app.db.is_postgres() {
+        "UPDATE incident_search SET document = to_tsvector('simple', '')"
+    } else {
+        "DELETE FROM incident_fts"
+    };
+    db.execute_unprepared(forget_text).await.expect("forget the text");
     // This test's one request id.
     let stored = {
         use sea_orm::{FromQueryResult, JsonValue, Statement};
@@ -712,6 +719,125 @@ async fn incidents_stored_before_workflows_are_placed_in_the_default_one_at_star
     let request = app.admin(create);
     let replayed = app.incidents.create_incident(request).await.unwrap().into_inner();
     assert_eq!(replayed, created, "a remembered answer shows the stage too");
+    assert_eq!(
+        find(&mut app, full_text("intake")).await,
+        std::slice::from_ref(&created.id),
+        "indexed again"
+    );
     let closed = move_to(&mut app, stage_move(&created.id, "Closed", &[])).await.unwrap();
     assert_eq!(closed.stage.unwrap().name, "Closed");
+}
+
+fn full_text(words: &str) -> pb::SearchIncidentsRequest {
+    pb::SearchIncidentsRequest {
+        full_text: words.into(),
+        ..Default::default()
+    }
+}
+
+fn in_stages(names: &[&str]) -> pb::SearchIncidentsRequest {
+    pb::SearchIncidentsRequest {
+        filters: Some(pb::SearchFilters {
+            stage_names: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..Default::default()
+        }),
+        sort: "number,asc".into(),
+        ..Default::default()
+    }
+}
+
+async fn search(
+    app: &mut TestApp,
+    request: pb::SearchIncidentsRequest,
+) -> Result<pb::SearchIncidentsResponse, tonic::Status> {
+    let request = app.admin(request);
+    app.incidents.search_incidents(request).await.map(|r| r.into_inner())
+}
+
+/// The ids a search finds, in its order.
+async fn find(app: &mut TestApp, request: pb::SearchIncidentsRequest) -> Vec<String> {
+    let found = search(app, request).await.expect("search");
+    found.incidents.into_iter().map(|i| i.incident_id).collect()
+}
+
+#[tokio::test]
+async fn search_finds_incidents_by_stage_and_status_sorts_by_closing_date_and_reads_stage_names() {
+    let mut app = spawn_app().await;
+    let seed = app.seed().await;
+    let mut ids = Vec::new();
+    for name in [
+        "Stays at intake",
+        "Under investigation",
+        "Closed first",
+        "Closed second",
+    ] {
+        ids.push(app.create(seed.minimal(name)).await.unwrap().id);
+    }
+    move_to(&mut app, stage_move(&ids[1], "Investigation", &[]))
+        .await
+        .unwrap();
+    move_to(&mut app, stage_move(&ids[3], "Closed", &[])).await.unwrap();
+    move_to(&mut app, stage_move(&ids[2], "Closed", &[])).await.unwrap();
+
+    assert_eq!(find(&mut app, in_stages(&["INVESTIGATION"])).await, [ids[1].clone()]);
+    assert_eq!(
+        find(&mut app, in_stages(&["closed", "intake"])).await,
+        [ids[0].clone(), ids[2].clone(), ids[3].clone()]
+    );
+    let closed = pb::SearchIncidentsRequest {
+        filters: Some(pb::SearchFilters {
+            incident_status: vec![pb::incident_status::Value::Closed.into()],
+            ..Default::default()
+        }),
+        sort: "dateClosed,desc".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        find(&mut app, closed).await,
+        [ids[2].clone(), ids[3].clone()],
+        "the latest closed first"
+    );
+
+    // Open incidents after every closed one, page by page with tokens.
+    let mut request = pb::SearchIncidentsRequest {
+        sort: "dateClosed,asc".into(),
+        size: 1,
+        ..Default::default()
+    };
+    let mut order = Vec::new();
+    loop {
+        let page = search(&mut app, request.clone()).await.unwrap();
+        order.extend(page.incidents.iter().map(|i| i.incident_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(order[..2], [ids[3].clone(), ids[2].clone()]);
+    let mut open = order[2..].to_vec();
+    open.sort();
+    let mut expected = vec![ids[0].clone(), ids[1].clone()];
+    expected.sort();
+    assert_eq!(open, expected, "then the open ones, each once");
+
+    assert_eq!(find(&mut app, full_text("investig")).await, [ids[1].clone()]);
+    let summaries = search(&mut app, in_stages(&["Closed"])).await.unwrap();
+    let summary = &summaries.incidents[0];
+    assert_eq!(summary.incident_stage_name.as_deref(), Some("Closed"));
+    assert_eq!(summary.workflow_name.as_deref(), Some("Incident Workflow"));
+    assert_eq!(summary.incident_status, status(pb::incident_status::Value::Closed));
+    assert!(summary.date_closed.is_some());
+
+    let refused = search(&mut app, in_stages(&["Closed", " "])).await.unwrap_err();
+    assert_eq!(violations(&refused), ["filters.stageNames[1]"]);
+    let refused = search(
+        &mut app,
+        pb::SearchIncidentsRequest {
+            sort: "dateclosed".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(violations(&refused), ["sort"]);
 }

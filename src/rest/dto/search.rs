@@ -18,7 +18,7 @@ use crate::domain::{
 pub struct IncidentSearch {
     pub filters: Option<SearchFilters>,
     /// Words that must all begin words of the incident (name, description, type,
-    /// assignees, organization, root cause, creator); case does not matter.
+    /// assignees, organization, root cause, creator, stage); case does not matter.
     pub full_text: Option<String>,
     #[serde(flatten)]
     #[schema(ignore)]
@@ -51,6 +51,9 @@ pub struct SearchFilters {
     /// Incidents with a notification deadline still due (required or to be
     /// decided, nobody notified yet) in the range.
     pub notification_due: Option<TimeRange>,
+    /// Incidents in a stage of one of these names (case-insensitively), in
+    /// any workflow.
+    pub stage_names: Option<Vec<String>>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
@@ -101,9 +104,10 @@ pub struct SearchParams {
     /// Page size, 1..2000 (default 20).
     #[param(minimum = 1, maximum = 2000)]
     pub size: Option<i32>,
-    /// `createdDate`, `name`, `number`, `updatedDT` or `notificationDeadline`
-    /// (the earliest deadline still due; none after every deadline), then `,asc` or `,desc`
-    /// (default `createdDate,desc`).
+    /// `createdDate`, `name`, `number`, `updatedDT`, `notificationDeadline`
+    /// (the earliest deadline still due; none after every deadline) or
+    /// `dateClosed` (open incidents after every closed one), then `,asc` or
+    /// `,desc` (default `createdDate,desc`).
     pub sort: Option<String>,
     /// The `nextPageToken` of the previous page, for deep scans.
     pub page_token: Option<String>,
@@ -128,6 +132,7 @@ impl IncidentSearch {
             created_dt,
             updated_dt,
             notification_due,
+            stage_names,
             extra: _,
         } = self.filters.unwrap_or_default();
         let range = |range: Option<TimeRange>| {
@@ -154,6 +159,7 @@ impl IncidentSearch {
                 created_dt: range(created_dt),
                 updated_dt: range(updated_dt),
                 notification_due: range(notification_due),
+                stage_names: stage_names.unwrap_or_default(),
             },
             full_text: self.full_text.unwrap_or_default(),
             page: params.page.unwrap_or_default(),

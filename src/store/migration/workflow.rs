@@ -1,6 +1,7 @@
-//! Workflows and the stage each incident is in. Incidents stored before have no
-//! stage yet: after migrating, the store puts them in their tenant's default
-//! workflow's first stage, where every incident then was (`Store::place`).
+//! Workflows and the stage each incident is in, with the key `dateClosed`
+//! sorts by. Incidents stored before have no stage yet: after migrating, the
+//! store puts them in their tenant's default workflow's first stage, where
+//! every incident then was, open (`Store::place`).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -41,6 +42,8 @@ enum WorkflowStage {
 enum Added {
     WorkflowId,
     StageId,
+    /// `dateClosed`, or the latest time for an open incident: the sort key.
+    ClosedSort,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -113,7 +116,11 @@ impl MigrationTrait for Workflows {
         )
         .await?;
         // Null only until the store places the incidents stored before.
-        for column in [uuid_null(Added::WorkflowId).take(), uuid_null(Added::StageId).take()] {
+        for column in [
+            uuid_null(Added::WorkflowId).take(),
+            uuid_null(Added::StageId).take(),
+            timestamp_with_time_zone_null(Added::ClosedSort).take(),
+        ] {
             m.alter_table(Table::alter().table(Incident::Table).add_column(column).to_owned())
                 .await?;
         }
@@ -123,6 +130,16 @@ impl MigrationTrait for Workflows {
                 .table(Incident::Table)
                 .col(Incident::TenantId)
                 .col(Added::StageId)
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_incident_closed")
+                .table(Incident::Table)
+                .col(Incident::TenantId)
+                .col(Added::ClosedSort)
+                .col(Incident::Id)
                 .take(),
         )
         .await?;
@@ -143,14 +160,11 @@ impl MigrationTrait for Workflows {
                 .to_owned(),
         )
         .await?;
-        m.drop_index(
-            Index::drop()
-                .name("ix_incident_stage")
-                .table(Incident::Table)
-                .to_owned(),
-        )
-        .await?;
-        for column in [Added::StageId, Added::WorkflowId] {
+        for index in ["ix_incident_closed", "ix_incident_stage"] {
+            m.drop_index(Index::drop().name(index).table(Incident::Table).to_owned())
+                .await?;
+        }
+        for column in [Added::ClosedSort, Added::StageId, Added::WorkflowId] {
             m.alter_table(Table::alter().table(Incident::Table).drop_column(column).to_owned())
                 .await?;
         }
