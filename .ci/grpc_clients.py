@@ -209,6 +209,26 @@ def main():
           and moved.incident.incident_stage_name == "Investigation" and moved.incident.revision == 4,
           "stage move: Investigation, revision 4", str(moved.stage))
 
+    # Inventory links after creation: kept once, and named when refused.
+    asset = "0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b"
+    linked = call(stub.LinkInventory)(pb.LinkInventoryRequest(
+        incident_id=created.id, inventory_type="assets", inventory_ids=[asset],
+        external_ids=["CMDB-7"]))
+    check(list(linked.links.inventory_ids) == [asset]
+          and list(linked.incident.linked_inventories["assets"].external_ids) == ["CMDB-7"]
+          and linked.incident.revision == 5, "link inventory: the asset linked, revision 5",
+          str(linked.links))
+    status = refused(call(stub.LinkInventory), pb.LinkInventoryRequest(
+        incident_id=created.id, inventory_type="servers", external_ids=["X"]),
+        grpc.StatusCode.INVALID_ARGUMENT, "an unknown inventory type")
+    violations = detail(status, error_details_pb2.BadRequest).field_violations
+    check([v.field for v in violations] == ["inventoryType"],
+          "unknown inventory type: BadRequest names inventoryType", str(violations))
+    unlinked = call(stub.UnlinkInventory)(pb.UnlinkInventoryRequest(
+        incident_id=created.id, inventory_type="assets", id="CMDB-7"))
+    check(list(unlinked.linked_inventories["assets"].external_ids) == [],
+          "unlink inventory: CMDB-7 removed", str(unlinked.linked_inventories))
+
     print("gRPC contract checks passed")
     print(f"created incident {created.id}")
 

@@ -29,6 +29,8 @@ from incidentd_client.api.incidents import (
     record_notification,
     search_incidents,
     update_incident,
+    link_inventory,
+    unlink_inventory,
     update_incident_stage,
     update_incident_stage_of_type,
 )
@@ -43,6 +45,9 @@ from incidentd_client.models import (
     IncidentSearch,
     IncidentUpdate,
     IncidentUpdateAttributeValuesType0,
+    InventoryLinkInput,
+    InventoryLinks,
+    InventoryTypeName,
     JurisdictionInput,
     NotificationNeeded,
     NotificationRecord,
@@ -308,6 +313,23 @@ def main():
     error = expect(bad, 400, "moving back without a justification")
     check([v.field for v in error.violations] == ["parameters.justification"],
           "moving back: violations[0].field == parameters.justification", repr(error.violations))
+
+    # An inventory link after creation, then removed.
+    asset = UUID("0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b")
+    created_links = expect(link_inventory.sync_detailed(
+        incident_id, InventoryTypeName.ASSETS, client=client,
+        body=InventoryLinkInput(inventory_ids=[str(asset)], external_ids=["CMDB-7"])), 201,
+        "link inventory")
+    no_undocumented_fields(created_links, "link inventory")
+    check(isinstance(created_links, InventoryLinks) and created_links.inventory_ids == [asset]
+          and created_links.external_ids == ["CMDB-7"], "link inventory: the links named",
+          repr(created_links))
+    unlinked = expect(unlink_inventory.sync_detailed(
+        incident_id, InventoryTypeName.ASSETS, "CMDB-7", client=client), 200, "unlink inventory")
+    no_undocumented_fields(unlinked, "unlink inventory")
+    check(unlinked.linked_inventories["assets"].external_ids == []
+          and unlinked.linked_inventories["assets"].inventory_ids == [asset],
+          "unlink inventory: CMDB-7 removed, the asset kept", repr(unlinked.linked_inventories))
 
     print("REST contract checks passed")
 

@@ -10,17 +10,22 @@ use prost::Message;
 use serde_json::{Map, Value};
 
 use crate::{
-    domain::{input::IncidentInput, search::Search, token::PageTokens, workflow::NewWorkflow},
+    domain::{
+        input::IncidentInput, inventory::InventoryLinkRef, search::Search, token::PageTokens, workflow::NewWorkflow,
+    },
     grpc::convert,
     pb,
     rest::{
-        dto::{IncidentCreateOnly, IncidentSearch, IncidentUpdate, NotificationRecord, SearchParams, StageUpdate},
+        dto::{
+            IncidentCreateOnly, IncidentSearch, IncidentUpdate, InventoryLinkInput, NotificationRecord, SearchParams,
+            StageUpdate,
+        },
         extract::{parse_json, parse_value},
         merge_patch,
     },
     service::{
-        NotificationRequest, StageRequest, UpdateRequest, parse_create, parse_notification, parse_stage_move,
-        parse_update,
+        LinkRequest, NotificationRequest, StageRequest, UpdateRequest, parse_create, parse_link, parse_notification,
+        parse_stage_move, parse_unlink, parse_update,
     },
 };
 
@@ -93,6 +98,36 @@ pub fn rest_stage(bytes: &[u8]) {
             ..StageRequest::default()
         };
         let _ = parse_stage_move(request);
+    }
+}
+
+/// A `LinkInventoryRequest` message, and an `UnlinkInventoryRequest` one.
+pub fn grpc_link(bytes: &[u8]) {
+    if let Ok(request) = pb::LinkInventoryRequest::decode(bytes) {
+        let _ = parse_link(convert::link_request(request));
+    }
+    if let Ok(request) = pb::UnlinkInventoryRequest::decode(bytes) {
+        let _ = parse_unlink(convert::unlink_request(request));
+    }
+}
+
+/// The body of `POST /incidents/{id}/inventory-links/{type}`, the type being
+/// the body's first line.
+pub fn rest_link(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let (kind, body) = text.split_once('\n').unwrap_or(("assets", &text));
+    if let Ok(link) = parse_json::<InventoryLinkInput>(body.as_bytes()) {
+        let request = LinkRequest {
+            incident_id: PATH_ID.into(),
+            inventory_type: kind.into(),
+            link: InventoryLinkRef {
+                inventory_ids: link.inventory_ids.unwrap_or_default(),
+                external_ids: link.external_ids.unwrap_or_default(),
+                source_type: link.source_type,
+            },
+            ..LinkRequest::default()
+        };
+        let _ = parse_link(request);
     }
 }
 
@@ -244,9 +279,19 @@ mod tests {
         grpc_search(&search.encode_to_vec());
         grpc_notify(&notify.encode_to_vec());
         grpc_stage(&stage.encode_to_vec());
+        let unlink = pb::UnlinkInventoryRequest {
+            incident_id: PATH_ID.into(),
+            inventory_type: "processing-activities".into(),
+            id: "\u{0}".into(),
+            ..Default::default()
+        };
+        grpc_link(&unlink.encode_to_vec());
         workflow(&flow.encode_to_vec());
         for bytes in json {
             grpc_stage(bytes);
+            grpc_link(bytes);
+            rest_link(bytes);
+            rest_link(&[b"vendors\n", bytes].concat());
             rest_stage(bytes);
             workflow(bytes);
             grpc_notify(bytes);

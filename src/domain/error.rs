@@ -71,12 +71,14 @@ pub const RETRY_SHORTLY: std::time::Duration = std::time::Duration::from_secs(1)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     Incident,
+    InventoryLink,
 }
 
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Resource::Incident => f.write_str("incident"),
+            Resource::InventoryLink => f.write_str("inventory link"),
         }
     }
 }
@@ -167,6 +169,7 @@ impl Error {
             Error::RequestIdReused => "REQUEST_ID_REUSED",
             Error::NotFound { resource, .. } => match resource {
                 Resource::Incident => "INCIDENT_NOT_FOUND",
+                Resource::InventoryLink => "INVENTORY_LINK_NOT_FOUND",
             },
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
             Error::StaleEtag { .. } => "STALE_ETAG",

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
-use super::{error::Violations, incident::Incident, token::PageTokens, update::BodyField};
+use super::{error::Violations, incident::Incident, inventory::InventoryType, token::PageTokens, update::BodyField};
 
 /// Revisions per page when the caller does not say.
 pub const PAGE_SIZE_DEFAULT: u64 = 20;
@@ -117,6 +117,34 @@ pub fn stage_changes(before: &Incident, after: &Incident) -> Vec<FieldChange> {
         after,
     })
     .collect()
+}
+
+/// What a link or an unlink changed: `linkedInventories`, narrowed to the
+/// inventory types whose links differ (`null` on the side without any).
+pub fn link_changes(before: &Incident, after: &Incident) -> Vec<FieldChange> {
+    let shown = |incident: &Incident, kind| {
+        incident
+            .linked_inventories
+            .iter()
+            .find(|l| l.inventory_type == kind)
+            .map(|l| json!({"inventoryIds": l.inventory_ids, "externalIds": l.external_ids, "sourceType": l.source_type.as_str()}))
+    };
+    let (mut old, mut new) = (Map::new(), Map::new());
+    for kind in InventoryType::iter() {
+        let (was, is) = (shown(before, kind), shown(after, kind));
+        if was != is {
+            old.insert(kind.as_str().to_owned(), was.unwrap_or(Value::Null));
+            new.insert(kind.as_str().to_owned(), is.unwrap_or(Value::Null));
+        }
+    }
+    if old.is_empty() {
+        return Vec::new();
+    }
+    vec![FieldChange {
+        field: "linkedInventories".to_owned(),
+        before: Value::Object(old),
+        after: Value::Object(new),
+    }]
 }
 
 /// A time as the bodies write it; `null` when unset.

@@ -13,7 +13,7 @@ use crate::{
         enums::{AssigneeKind, NotifyState},
         guidance::Guidance,
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
-        inventory::{CreateOnlyFields, InventoryLinkRef},
+        inventory::{CreateOnlyFields, InventoryLinkRef, InventoryLinks},
         jurisdiction::{Jurisdiction, JurisdictionRef},
         notice::NoticeFields,
         notification::{Rule, Window},
@@ -24,7 +24,7 @@ use crate::{
         workflow::{Stage as WorkflowStage, StageFields, Workflow},
     },
     pb,
-    service::{NotificationRequest, StageRequest, UpdateRequest},
+    service::{LinkRequest, NotificationRequest, StageRequest, UnlinkRequest, UpdateRequest},
 };
 
 /// The original name of a proto enum value; `None` when unset (0), the number
@@ -339,15 +339,7 @@ impl From<IncidentView> for pb::Incident {
             closed_setting_on,
             linked_inventories: linked_inventories
                 .into_iter()
-                .map(|links| {
-                    let source_type = vocabulary(links.source_type.as_str(), pb::source_type::Value::from_str_name);
-                    let value = pb::InventoryLinks {
-                        inventory_ids: links.inventory_ids.iter().map(Uuid::to_string).collect(),
-                        external_ids: links.external_ids,
-                        source_type,
-                    };
-                    (links.inventory_type.as_str().to_owned(), value)
-                })
+                .map(|links| (links.inventory_type.as_str().to_owned(), links.into()))
                 .collect(),
             etag,
             revision,
@@ -839,5 +831,70 @@ impl From<(IncidentView, WorkflowStage)> for pb::UpdateIncidentStageResponse {
             incident: Some(incident.into()),
             stage: Some(stage.into()),
         }
+    }
+}
+
+impl From<InventoryLinks> for pb::InventoryLinks {
+    fn from(links: InventoryLinks) -> Self {
+        let InventoryLinks {
+            inventory_type: _,
+            inventory_ids,
+            external_ids,
+            source_type,
+        } = links;
+        pb::InventoryLinks {
+            inventory_ids: inventory_ids.iter().map(Uuid::to_string).collect(),
+            external_ids,
+            source_type: vocabulary(source_type.as_str(), pb::source_type::Value::from_str_name),
+        }
+    }
+}
+
+impl From<(IncidentView, InventoryLinks)> for pb::LinkInventoryResponse {
+    fn from((incident, links): (IncidentView, InventoryLinks)) -> Self {
+        pb::LinkInventoryResponse {
+            incident: Some(incident.into()),
+            links: Some(links.into()),
+        }
+    }
+}
+
+pub fn link_request(request: pb::LinkInventoryRequest) -> LinkRequest {
+    let pb::LinkInventoryRequest {
+        incident_id,
+        inventory_type,
+        inventory_ids,
+        external_ids,
+        source_type,
+        etag,
+        request_id,
+    } = request;
+    LinkRequest {
+        incident_id,
+        inventory_type,
+        link: InventoryLinkRef {
+            inventory_ids,
+            external_ids,
+            source_type: enum_name(source_type, pb::source_type::Value::as_str_name),
+        },
+        etag,
+        request_id,
+    }
+}
+
+pub fn unlink_request(request: pb::UnlinkInventoryRequest) -> UnlinkRequest {
+    let pb::UnlinkInventoryRequest {
+        incident_id,
+        inventory_type,
+        id,
+        etag,
+        request_id,
+    } = request;
+    UnlinkRequest {
+        incident_id,
+        inventory_type,
+        id,
+        etag,
+        request_id,
     }
 }

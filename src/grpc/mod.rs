@@ -81,6 +81,18 @@ impl pb::incident_service_server::IncidentService for Api {
         answer(self.service.update_incident_stage(&principal, change).await)
     }
 
+    async fn link_inventory(&self, request: Request<pb::LinkInventoryRequest>) -> Answer<pb::LinkInventoryResponse> {
+        let principal = self.principal(&request)?;
+        let link = convert::link_request(request.into_inner());
+        answer(self.service.link_inventory(&principal, link).await)
+    }
+
+    async fn unlink_inventory(&self, request: Request<pb::UnlinkInventoryRequest>) -> Answer<pb::Incident> {
+        let principal = self.principal(&request)?;
+        let unlink = convert::unlink_request(request.into_inner());
+        answer(self.service.unlink_inventory(&principal, unlink).await)
+    }
+
     async fn search_incidents(
         &self,
         request: Request<pb::SearchIncidentsRequest>,

@@ -7,6 +7,7 @@ pub(crate) mod dto;
 mod error;
 pub(crate) mod extract;
 mod incidents;
+mod links;
 mod reference;
 mod stages;
 
@@ -27,7 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use self::incidents::merge_patch;
 pub use self::{dto::ErrorBody, error::ApiError, extract::refused};
-use self::{dto::*, incidents::*, reference::*, stages::*};
+use self::{dto::*, incidents::*, links::*, reference::*, stages::*};
 use crate::service::Service;
 
 /// Where the API lives, as in the original.
@@ -51,7 +52,7 @@ pub struct Rest {
     ),
     modifiers(&Components),
     security(("bearer" = [])),
-    components(schemas(ErrorBody, WorkflowType))
+    components(schemas(ErrorBody, WorkflowType, InventoryTypeName))
 )]
 struct ApiDoc;
 
@@ -147,6 +148,8 @@ fn routes() -> OpenApiRouter<Rest> {
         .routes(routes!(record_notification))
         .routes(routes!(update_incident_stage))
         .routes(routes!(update_incident_stage_of_type))
+        .routes(routes!(link_inventory))
+        .routes(routes!(unlink_inventory))
         .routes(routes!(search_incidents))
         .routes(routes!(list_incident_revisions))
         .routes(routes!(list_organizations, create_organization))

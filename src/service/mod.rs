@@ -6,6 +6,7 @@
 //! each transport renders them as its request names them.
 
 mod incidents;
+mod links;
 mod stages;
 
 pub use incidents::{NotificationRequest, UpdateRequest};
@@ -13,6 +14,9 @@ pub use incidents::{NotificationRequest, UpdateRequest};
 /// targets' entry points.
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use incidents::{parse_create, parse_notification, parse_update};
+pub use links::{LinkRequest, UnlinkRequest};
+#[cfg(any(test, feature = "fuzz"))]
+pub(crate) use links::{parse_link, parse_unlink};
 pub use stages::StageRequest;
 #[cfg(any(test, feature = "fuzz"))]
 pub(crate) use stages::parse_stage_move;

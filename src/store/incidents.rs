@@ -105,7 +105,6 @@ impl Write {
             .await
             .map_err(db_error)?;
         insert_children(txn, std::slice::from_ref(incident), &ALL_CHILDREN).await?;
-        insert_links(txn, incident).await?;
         index_documents(txn, std::slice::from_ref(incident), Indexed::New).await?;
         append_revision(txn, incident, &revised).await
     }
@@ -256,13 +255,16 @@ pub(super) enum Children {
     Jurisdictions,
     /// The deadlines still due: derived, rewritten when they change.
     Deadlines,
+    /// The inventory links, one row per id.
+    Links,
 }
 
-pub(super) const ALL_CHILDREN: [Children; 4] = [
+pub(super) const ALL_CHILDREN: [Children; 5] = [
     Children::AttributeValues,
     Children::Assignees,
     Children::Jurisdictions,
     Children::Deadlines,
+    Children::Links,
 ];
 
 /// The child tables whose rows differ between `current` and `updated`: only
@@ -275,6 +277,7 @@ fn changed_children(current: &Incident, updated: &Incident) -> Vec<Children> {
             Children::Assignees => current.assignees != updated.assignees,
             Children::Jurisdictions => current.jurisdictions != updated.jurisdictions,
             Children::Deadlines => guidance::due(current) != guidance::due(updated),
+            Children::Links => current.linked_inventories != updated.linked_inventories,
         })
         .collect()
 }
@@ -313,6 +316,13 @@ pub(super) async fn delete_children(
                 incident_deadline::Entity::delete_many()
                     .filter(incident_deadline::Column::TenantId.eq(tenant_id))
                     .filter(incident_deadline::Column::IncidentId.is_in(ids.iter().copied()))
+                    .exec(txn)
+                    .await
+            }
+            Children::Links => {
+                incident_inventory_link::Entity::delete_many()
+                    .filter(incident_inventory_link::Column::TenantId.eq(tenant_id))
+                    .filter(incident_inventory_link::Column::IncidentId.is_in(ids.iter().copied()))
                     .exec(txn)
                     .await
             }
@@ -403,13 +413,17 @@ pub(super) async fn insert_children(
             .collect();
         insert_rows(txn, deadlines).await?;
     }
+    if kinds.contains(&Children::Links) {
+        let links: Vec<_> = incidents.iter().flat_map(link_rows).collect();
+        insert_rows(txn, links).await?;
+    }
     Ok(())
 }
 
-/// Stores the inventory links of a new incident, one row per id.
-async fn insert_links(txn: &impl ConnectionTrait, incident: &Incident) -> Result<(), Error> {
+/// The rows of an incident's inventory links, one per id, in order.
+fn link_rows(incident: &Incident) -> impl Iterator<Item = incident_inventory_link::ActiveModel> + '_ {
     let (tenant_id, id) = (incident.tenant_id, incident.id);
-    let rows: Vec<_> = incident
+    incident
         .linked_inventories
         .iter()
         .flat_map(|link| {
@@ -420,7 +434,7 @@ async fn insert_links(txn: &impl ConnectionTrait, incident: &Incident) -> Result
         })
         .zip(0..)
         .map(
-            |((link, inventory_id, external_id), position)| incident_inventory_link::ActiveModel {
+            move |((link, inventory_id, external_id), position)| incident_inventory_link::ActiveModel {
                 incident_id: Set(id),
                 position: Set(position),
                 tenant_id: Set(tenant_id),
@@ -430,6 +444,4 @@ async fn insert_links(txn: &impl ConnectionTrait, incident: &Incident) -> Result
                 source_type: Set(link.source_type.as_str().to_owned()),
             },
         )
-        .collect();
-    insert_rows(txn, rows).await
 }

@@ -207,6 +207,22 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
         "CreateWorkflow",
         code(r.create_workflow(req(app, token, workflow)).await),
     ));
+    let link = pb::LinkInventoryRequest {
+        incident_id: incident_id.into(),
+        inventory_type: "assets".into(),
+        ..Default::default()
+    };
+    out.push(("LinkInventory", code(i.link_inventory(req(app, token, link)).await)));
+    let unlink = pb::UnlinkInventoryRequest {
+        incident_id: incident_id.into(),
+        inventory_type: "assets".into(),
+        id: "A-1".into(),
+        ..Default::default()
+    };
+    out.push((
+        "UnlinkInventory",
+        code(i.unlink_inventory(req(app, token, unlink)).await),
+    ));
     out
 }
 
@@ -299,38 +315,39 @@ async fn each_rpc_needs_its_scope() {
     use Code::{Ok as Allowed, PermissionDenied as Denied};
     // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
     //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules,
-    //          RecordNotification, UpdateIncidentStage, ListWorkflows, CreateWorkflow])
-    let matrix: [(&str, [Code; 19]); 6] = [
+    //          RecordNotification, UpdateIncidentStage, ListWorkflows, CreateWorkflow, LinkInventory,
+    //          UnlinkInventory])
+    let matrix: [(&str, [Code; 21]); 6] = [
         (
             "INCIDENT",
             [
                 Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Denied,
+                Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_READ",
             [
                 Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
                 Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
                 Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Allowed, Denied, Denied,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 19]),
-        ("", [Denied; 19]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 21]),
+        ("", [Denied; 21]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
@@ -338,7 +355,7 @@ async fn each_rpc_needs_its_scope() {
         for ((rpc, code), want) in results.into_iter().zip(expected) {
             // The probe bodies are deliberately incomplete: an allowed create or
             // update gets past the scope check and stops at validation.
-            let code = if code == Code::InvalidArgument || code == Code::AlreadyExists {
+            let code = if matches!(code, Code::InvalidArgument | Code::AlreadyExists | Code::NotFound) {
                 Code::Ok
             } else {
                 code
@@ -542,6 +559,24 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         Code::NotFound
     );
     saw("UpdateIncidentStage");
+    let link = pb::LinkInventoryRequest {
+        incident_id: incident.id.clone(),
+        inventory_type: "assets".into(),
+        external_ids: vec!["A-1".into()],
+        ..Default::default()
+    };
+    let status = i.link_inventory(app.with_token(&other, link)).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    saw("LinkInventory");
+    let unlink = pb::UnlinkInventoryRequest {
+        incident_id: incident.id.clone(),
+        inventory_type: "assets".into(),
+        id: "A-1".into(),
+        ..Default::default()
+    };
+    let status = i.unlink_inventory(app.with_token(&other, unlink)).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    saw("UnlinkInventory");
     let revisions = pb::ListIncidentRevisionsRequest {
         incident_id: incident.id.clone(),
         ..Default::default()

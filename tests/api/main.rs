@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod incidents;
 mod limits;
+mod links;
 mod outage;
 mod reference_data;
 mod rest;

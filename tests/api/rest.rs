@@ -914,6 +914,8 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         "POST /api/incident/v1/reference/workflows",
         "POST /api/incident/v1/assignments/entities/{entityId}/stage",
         "POST /api/incident/v1/assignments/entities/{entityId}/types/{type}/stage",
+        "POST /api/incident/v1/incidents/{incidentId}/inventory-links/{inventoryType}",
+        "DELETE /api/incident/v1/incidents/{incidentId}/inventory-links/{inventoryType}/{id}",
         "GET /healthz",
         "GET /readyz",
     ];
@@ -926,7 +928,9 @@ async fn the_openapi_document_lists_every_route_the_gateway_serves() {
         let path = path
             .replace("{incidentId}", &id)
             .replace("{entityId}", &id)
-            .replace("{type}", "IncidentWorkflowType");
+            .replace("{type}", "IncidentWorkflowType")
+            .replace("{inventoryType}", "assets")
+            .replace("{id}", "A-1");
         let answer = http.send(method.parse().unwrap(), &path, None, &[]).await;
         assert!(
             answer.status != StatusCode::NOT_FOUND || answer.reason() == "INCIDENT_NOT_FOUND",

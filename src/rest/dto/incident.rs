@@ -13,7 +13,7 @@ use super::*;
 use crate::domain::{
     guidance::Guidance,
     input::{AssigneeRef, AttributeValueRef, IncidentFields},
-    inventory::{CreateOnlyFields, InventoryLinkRef},
+    inventory::{self, CreateOnlyFields, InventoryLinkRef},
     jurisdiction::JurisdictionRef,
     notice::NoticeFields,
     view::{AssigneeView, AttributeValueView, IncidentView, JurisdictionView},
@@ -130,6 +130,12 @@ pub struct NotificationRecord {
     #[serde(flatten)]
     #[schema(ignore)]
     pub extra: Extra,
+}
+
+impl KnownKeys for InventoryLinkInput {
+    fn unknown_keys(&self, at: &FieldPath, found: &mut Vec<FieldPath>) {
+        self.extra.refuse(at, found);
+    }
 }
 
 impl KnownKeys for NotificationRecord {
@@ -547,6 +553,16 @@ impl From<Guidance> for GuidanceInformation {
     }
 }
 
+/// The inventory types, as the paths name them.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InventoryTypeName {
+    Assets,
+    ProcessingActivities,
+    Vendors,
+    Entities,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryLinks {
@@ -693,17 +709,26 @@ impl From<IncidentView> for Incident {
             closed_setting_on,
             linked_inventories: linked_inventories
                 .into_iter()
-                .map(|links| {
-                    let shown = InventoryLinks {
-                        inventory_ids: links.inventory_ids,
-                        external_ids: links.external_ids,
-                        source_type: links.source_type.as_str().to_owned(),
-                    };
-                    (links.inventory_type.as_str().to_owned(), shown)
-                })
+                .map(|links| (links.inventory_type.as_str().to_owned(), links.into()))
                 .collect(),
             revision,
             etag,
+        }
+    }
+}
+
+impl From<inventory::InventoryLinks> for InventoryLinks {
+    fn from(links: inventory::InventoryLinks) -> Self {
+        let inventory::InventoryLinks {
+            inventory_type: _,
+            inventory_ids,
+            external_ids,
+            source_type,
+        } = links;
+        InventoryLinks {
+            inventory_ids,
+            external_ids,
+            source_type: source_type.as_str().to_owned(),
         }
     }
 }
