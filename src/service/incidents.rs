@@ -118,15 +118,14 @@ impl Service {
             etag,
             request,
         } = notify;
-        let write = self.store.write(principal.tenant_id).await?;
-        if let Some(key) = &request
-            && let Some(answer) = write.replay(key).await?
+        let closed = WhenClosed::Refuse;
+        let (write, current) = match self
+            .begin_change(principal, id, etag.as_deref(), request.as_ref(), closed)
+            .await?
         {
-            return Ok(answer);
-        }
-        let current = write.incident_for_update(id).await?;
-        current.ensure_open()?;
-        check_etag(etag.as_deref(), &current)?;
+            Begun::Replayed(answer) => return Ok(answer),
+            Begun::Current(write, current) => (write, current),
+        };
         let (notices, change) = notice::record(&current, notice)?;
         let updated = Incident {
             notices,
@@ -217,15 +216,14 @@ impl Service {
             },
             UpdateMask::Only { .. } => Err(body),
         };
-        let write = self.store.write(tenant_id).await?;
-        if let Some(key) = &request
-            && let Some(answer) = write.replay(key).await?
+        let closed = WhenClosed::Refuse;
+        let (write, current) = match self
+            .begin_change(principal, id, etag.as_deref(), request.as_ref(), closed)
+            .await?
         {
-            return Ok(answer);
-        }
-        let current = write.incident_for_update(id).await?;
-        current.ensure_open()?;
-        check_etag(etag.as_deref(), &current)?;
+            Begun::Replayed(answer) => return Ok(answer),
+            Begun::Current(write, current) => (write, current),
+        };
         let input = body.unwrap_or_else(|partial| IncidentInput::parse(mask.apply(current.fields(), partial)));
         let reference = write.reference(&input, Some(&current)).await?;
         let updated = resolve(input, reference)?.into_incident(Record {
@@ -259,6 +257,50 @@ impl Service {
             Ok(reference) => resolve(input, reference).err().unwrap_or(Error::Internal),
             Err(error) => error,
         }
+    }
+}
+
+/// Whether a change may be made to a closed incident.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum WhenClosed {
+    Refuse,
+    /// A stage move, which is how a closed incident is reopened.
+    Allow,
+}
+
+/// Where a change of one incident starts, in its tenant's write transaction.
+pub(super) enum Begun {
+    /// The request id was answered before: this is its answer.
+    Replayed(Incident),
+    /// The incident to change, locked, at the etag given.
+    Current(Write, Incident),
+}
+
+impl Service {
+    /// Starts a change of incident `id`: the write transaction, the answer a
+    /// retry already got, or the incident read to change (NOT_FOUND when the
+    /// tenant has none, FAILED_PRECONDITION when closed and `closed` refuses
+    /// that, ABORTED when `etag` is not its own).
+    pub(super) async fn begin_change(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        etag: Option<&str>,
+        request: Option<&RequestKey>,
+        closed: WhenClosed,
+    ) -> Result<Begun, Error> {
+        let write = self.store.write(principal.tenant_id).await?;
+        if let Some(key) = request
+            && let Some(answer) = write.replay(key).await?
+        {
+            return Ok(Begun::Replayed(answer));
+        }
+        let current = write.incident_for_update(id).await?;
+        if let WhenClosed::Refuse = closed {
+            current.ensure_open()?;
+        }
+        check_etag(etag, &current)?;
+        Ok(Begun::Current(write, current))
     }
 }
 
@@ -302,7 +344,7 @@ pub(super) fn revised<'a>(
 
 /// A write given the etag of the revision its caller read goes ahead only on
 /// that revision.
-pub(super) fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
+fn check_etag(etag: Option<&str>, current: &Incident) -> Result<(), Error> {
     match etag {
         Some(etag) if etag != current.etag() => Err(Error::StaleEtag {
             current_revision: current.revision,

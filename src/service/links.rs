@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     Service,
-    incidents::{check_etag, conclude, later_than, revised},
+    incidents::{Begun, WhenClosed, conclude, later_than, revised},
 };
 use crate::{
     auth::{Principal, allow},
@@ -86,15 +86,14 @@ impl Service {
             etag,
             request,
         } = relink;
-        let write = self.store.write(principal.tenant_id).await?;
-        if let Some(key) = &request
-            && let Some(answer) = write.replay(key).await?
+        let closed = WhenClosed::Refuse;
+        let (write, current) = match self
+            .begin_change(principal, id, etag.as_deref(), request.as_ref(), closed)
+            .await?
         {
-            return Ok(answer);
-        }
-        let current = write.incident_for_update(id).await?;
-        current.ensure_open()?;
-        check_etag(etag.as_deref(), &current)?;
+            Begun::Replayed(answer) => return Ok(answer),
+            Begun::Current(write, current) => (write, current),
+        };
         let linked_inventories = match change {
             Change::Link(new) => inventory::link(&current.linked_inventories, new)?,
             Change::Unlink(kind, link) => inventory::unlink(&current.linked_inventories, id, kind, &link)?,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     Service,
-    incidents::{check_etag, conclude, later_than, revised},
+    incidents::{Begun, WhenClosed, conclude, later_than, revised},
 };
 use crate::{
     auth::{Principal, allow},
@@ -66,14 +66,15 @@ impl Service {
             etag,
             request,
         } = change;
-        let write = self.store.write(principal.tenant_id).await?;
-        if let Some(key) = &request
-            && let Some(answer) = write.replay(key).await?
+        // Moving is how a closed incident is reopened.
+        let closed = WhenClosed::Allow;
+        let (write, current) = match self
+            .begin_change(principal, id, etag.as_deref(), request.as_ref(), closed)
+            .await?
         {
-            return Ok(answer);
-        }
-        let current = write.incident_for_update(id).await?;
-        check_etag(etag.as_deref(), &current)?;
+            Begun::Replayed(answer) => return Ok(answer),
+            Begun::Current(write, current) => (write, current),
+        };
         let Some(flow) = write.workflow(current.stage.workflow_id).await? else {
             tracing::error!("an incident's workflow is missing");
             return Err(Error::Internal);
