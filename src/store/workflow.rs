@@ -93,16 +93,20 @@ pub(super) async fn insert_workflow(
     insert_rows(txn, stages).await
 }
 
-/// One workflow of the tenant; its default one even before it is stored.
+/// One workflow of the tenant. The default one is what its rows were written
+/// from (`insert_tenant`), so it is taken from there without a query, and is
+/// there even before the tenant's first write.
 pub(super) async fn load_workflow(
     txn: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Workflow>, Error> {
-    let query = workflow::Entity::find_by_id((tenant_id, id));
-    let found = with_stages(txn, query).await?.pop();
     let default = Workflow::default_for(tenant_id);
-    Ok(found.or_else(|| (id == default.id).then_some(default)))
+    if id == default.id {
+        return Ok(Some(default));
+    }
+    let query = workflow::Entity::find_by_id((tenant_id, id));
+    with_stages(txn, query).await.map(|mut found| found.pop())
 }
 
 impl Write {
