@@ -98,6 +98,15 @@ async fn links_added_after_creation_are_kept_once_and_each_change_is_a_revision(
         (missing.code(), reason(&missing)),
         (Code::NotFound, "INVENTORY_LINK_NOT_FOUND".into())
     );
+    let refused = send_unlink(&mut app, &id, "servers", PHONE).await.unwrap_err();
+    assert_eq!(violations(&refused), ["inventoryType"]);
+    let refused = send_unlink(&mut app, &id, "assets", "").await.unwrap_err();
+    assert_eq!(violations(&refused), ["id"]);
+    assert_eq!(
+        app.get(&id).await.unwrap().revision,
+        unlinked.revision,
+        "nothing written"
+    );
 }
 
 #[tokio::test]

@@ -502,6 +502,39 @@ async fn a_workflow_names_each_fault_of_its_stages() {
     });
     let refused = app.reference.create_workflow(request).await.unwrap_err();
     assert_eq!(violations(&refused), ["stages"]);
+    let open = |name: String| pb::WorkflowStageInput {
+        name,
+        ..Default::default()
+    };
+    let mut stages: Vec<_> = (0..50).map(|i| open(format!("Step {i}"))).collect();
+    stages.push(pb::WorkflowStageInput {
+        closes_incident: true,
+        ..open("Done".into())
+    });
+    let request = app.admin(pb::CreateWorkflowRequest {
+        name: "Too long".into(),
+        stages,
+    });
+    let refused = app.reference.create_workflow(request).await.unwrap_err();
+    assert_eq!(violations(&refused), ["stages"], "51 stages");
+    let request = app.admin(pb::CreateWorkflowRequest {
+        name: "Wordy".into(),
+        stages: vec![
+            pb::WorkflowStageInput {
+                description: Some("x".repeat(1001)),
+                ..open("Open".into())
+            },
+            pb::WorkflowStageInput {
+                closes_incident: true,
+                ..open("Done".into())
+            },
+        ],
+    });
+    let refused = app.reference.create_workflow(request).await.unwrap_err();
+    assert_eq!(violations(&refused), ["stages[0].description"]);
+    let request = app.admin(pb::ListWorkflowsRequest {});
+    let listed = app.reference.list_workflows(request).await.unwrap().into_inner();
+    assert_eq!(listed.workflows.len(), 1, "none of them was created");
 }
 
 async fn rest(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
