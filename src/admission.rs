@@ -50,6 +50,8 @@ use crate::{
 
 /// Calls served at once unless configured otherwise (`--max-concurrent-calls`).
 pub(crate) const DEFAULT_MAX_CONCURRENT_CALLS: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+/// Watches open at once unless configured otherwise (`--max-watches`).
+pub(crate) const DEFAULT_MAX_WATCHES: NonZeroUsize = NonZeroUsize::new(128).unwrap();
 /// The share of them one tenant may hold unless configured otherwise (`--tenant-share`).
 pub(crate) const DEFAULT_TENANT_SHARE_PERCENT: u8 = 25;
 /// The longest a call may run unless configured otherwise (`--request-timeout`).
@@ -70,6 +72,11 @@ pub struct Limits {
     /// Calls served at once, gRPC and REST together; more are refused with
     /// UNAVAILABLE (REST: 503), reason OVERLOADED.
     pub max_concurrent_calls: usize,
+    /// Watches (WatchIncidents streams) open at once, counted apart from
+    /// calls; more are refused with UNAVAILABLE, reason TOO_MANY_WATCHES.
+    /// A tenant may hold its share of them; more are refused with
+    /// RESOURCE_EXHAUSTED, reason TOO_MANY_CONCURRENT_WATCHES.
+    pub max_watches: usize,
     /// The percentage of those one tenant may hold at once (at least one
     /// call); more are refused with RESOURCE_EXHAUSTED (REST: 429), reason
     /// TOO_MANY_CONCURRENT_CALLS.
@@ -91,6 +98,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS.get(),
+            max_watches: DEFAULT_MAX_WATCHES.get(),
             tenant_share_percent: DEFAULT_TENANT_SHARE_PERCENT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -103,9 +111,18 @@ impl Default for Limits {
 impl Limits {
     /// The calls one tenant may make at once: its share, rounded up.
     pub fn calls_per_tenant(&self) -> usize {
-        (self.max_concurrent_calls * usize::from(self.tenant_share_percent))
+        self.share_of(self.max_concurrent_calls)
+    }
+
+    /// The watches one tenant may hold at once: its share, rounded up.
+    pub fn watches_per_tenant(&self) -> usize {
+        self.share_of(self.max_watches)
+    }
+
+    fn share_of(&self, total: usize) -> usize {
+        (total * usize::from(self.tenant_share_percent))
             .div_ceil(100)
-            .clamp(1, self.max_concurrent_calls.max(1))
+            .clamp(1, total.max(1))
     }
 }
 
@@ -127,6 +144,9 @@ const PROBES: [&str; 4] = [
     "/readyz",
 ];
 
+/// The one streaming call of the API, which holds a watch slot, not a call's.
+const WATCH_PATH: &str = "/incident.v1.IncidentService/WatchIncidents";
+
 /// Whether a path is served without a token: reflection and the OpenAPI document.
 fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.reflection.") || path == rest::OPENAPI_PATH
@@ -135,6 +155,7 @@ fn is_public(path: &str) -> bool {
 #[derive(Clone)]
 pub struct AdmissionLayer {
     slots: Arc<Slots>,
+    watches: Arc<Slots>,
     verifier: Arc<Verifier>,
     limits: Limits,
 }
@@ -143,8 +164,15 @@ impl AdmissionLayer {
     pub fn new(limits: Limits, verifier: Arc<Verifier>) -> Self {
         Self {
             slots: Arc::new(Slots {
+                kind: SlotKind::Call,
                 total: limits.max_concurrent_calls,
                 per_tenant: limits.calls_per_tenant(),
+                taken: Mutex::default(),
+            }),
+            watches: Arc::new(Slots {
+                kind: SlotKind::Watch,
+                total: limits.max_watches,
+                per_tenant: limits.watches_per_tenant(),
                 taken: Mutex::default(),
             }),
             verifier,
@@ -194,6 +222,7 @@ where
             return answered(self.inner.call(request), Held::new(call, None));
         }
         let grpc = grpc::is_grpc_call(request.headers());
+        let watch = path == WATCH_PATH;
         let tenant = if is_public(path) {
             None
         } else {
@@ -206,7 +235,8 @@ where
                 Err(refusal) => return refused(refused_credentials(grpc, refusal), call),
             }
         };
-        let slot = match self.layer.slots.take(tenant) {
+        let slots = if watch { &self.layer.watches } else { &self.layer.slots };
+        let slot = match slots.take(tenant) {
             Ok(slot) => slot,
             Err(error) => return refused(refusal(grpc, error), call),
         };
@@ -291,8 +321,16 @@ fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
+/// What a slot is for: a call, or a watch, which may last for hours.
+#[derive(Debug, Clone, Copy)]
+enum SlotKind {
+    Call,
+    Watch,
+}
+
 /// The slots taken, in all and by tenant (`None`: calls that need no token).
 struct Slots {
+    kind: SlotKind,
     total: usize,
     per_tenant: usize,
     taken: Mutex<Taken>,
@@ -308,11 +346,17 @@ impl Slots {
     fn take(self: &Arc<Self>, tenant: Option<Uuid>) -> Result<Slot, Error> {
         let mut taken = self.taken.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if taken.total >= self.total {
-            return Err(Error::Overloaded);
+            return Err(match self.kind {
+                SlotKind::Call => Error::Overloaded,
+                SlotKind::Watch => Error::WatchesFull,
+            });
         }
         let by_tenant = taken.by_tenant.entry(tenant).or_default();
         if *by_tenant >= self.per_tenant {
-            return Err(Error::TenantBusy { calls: *by_tenant });
+            return Err(match self.kind {
+                SlotKind::Call => Error::TenantBusy { calls: *by_tenant },
+                SlotKind::Watch => Error::TenantWatchesBusy { watches: *by_tenant },
+            });
         }
         *by_tenant += 1;
         taken.total += 1;

@@ -17,13 +17,14 @@ pub mod domain;
 pub mod fuzz;
 pub mod grpc;
 pub mod pb;
+pub mod publisher;
 pub mod rest;
 mod server;
 pub mod service;
 pub mod store;
 
 pub use admission::Limits;
-pub use config::{AuthConfig, AuthKey, Config};
+pub use config::{AuthConfig, AuthKey, Config, EventsConfig};
 pub use conn::ConnectionLimits;
 pub use server::{App, build, serve};
 pub use service::RateLimit;

@@ -12,7 +12,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     Limits, admission,
     auth::Verifier,
-    config::{AuthKey, Config},
+    config::{AuthKey, Config, EventsConfig},
     conn, demo, grpc, pb, rest,
     service::Service,
     store::Store,
@@ -37,6 +37,7 @@ pub struct App {
     pub service: Service,
     pub verifier: Arc<Verifier>,
     pub limits: Limits,
+    pub events: EventsConfig,
 }
 
 /// Connects, migrates, loads the verifier and seeds the demo tenant where due.
@@ -48,9 +49,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         demo::seed_if_empty(&store, config).await?;
     }
     Ok(App {
-        service: Service::new(store, config.rate_limit),
+        service: Service::new(store, config.rate_limit, config.events.watch),
         verifier,
         limits: config.limits,
+        events: config.events.clone(),
     })
 }
 
@@ -100,11 +102,19 @@ async fn watch_database(store: Store, reporter: HealthReporter, mut stopping: wa
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Now and then until shutdown begins: deletes request ids older than a day
-/// (ignored once expired anyway; this keeps the table small), refreshes the
-/// query planner's statistics, and forgets idle tenants' rate buckets.
-async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
+/// (ignored once expired anyway; this keeps the table small) and events older
+/// than their retention, refreshes the query planner's statistics, and
+/// forgets idle tenants' rate buckets.
+async fn maintain(service: Service, events: EventsConfig, mut stopping: watch::Receiver<bool>) {
     let store = service.store();
     loop {
+        // Kept until published, when they are published at all.
+        let before = crate::store::now() - events.retention;
+        match store.prune_events(before, events.nats.is_some()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "events past their retention deleted"),
+            Err(error) => tracing::warn!(%error, "deleting events past their retention"),
+        }
         match store.forget_expired_requests().await {
             Ok(0) => {}
             Ok(forgotten) => tracing::info!(forgotten, "expired request ids deleted"),
@@ -151,11 +161,20 @@ pub async fn serve(
         health.clone(),
         stop_rx.clone(),
     ));
-    let maintenance = tokio::spawn(maintain(app.service.clone(), stop_rx.clone()));
+    let maintenance = tokio::spawn(maintain(app.service.clone(), app.events.clone(), stop_rx.clone()));
+    let publisher = app.events.nats.clone().map(|nats| {
+        tokio::spawn(crate::publisher::run(
+            app.service.store().clone(),
+            nats,
+            stop_rx.clone(),
+        ))
+    });
+    let service = app.service.clone();
     tokio::spawn(async move {
         shutdown.await;
         set_health(&health, ServingStatus::NotServing).await;
         let _ = stop_tx.send(true);
+        service.stop_watches();
     });
 
     tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
@@ -189,6 +208,12 @@ pub async fn serve(
     }
     watcher.abort();
     maintenance.abort();
+    // It gives up its lease as it stops, so another replica takes over at once.
+    if let Some(publisher) = publisher
+        && tokio::time::timeout(CLOSE_TIMEOUT, publisher).await.is_err()
+    {
+        tracing::warn!("the NATS publisher did not stop in time");
+    }
     // Closing waits for connections in use; one still held by a call cut off
     // above is abandoned, and the database rolls its transaction back.
     let store = app.service.store().clone();

@@ -113,6 +113,48 @@ pub struct Serve {
     /// connections are refused from the start, and the database is closed at the end.
     #[arg(long, env = "INCIDENTD_SHUTDOWN_GRACE", value_name = "DURATION", default_value_t = admission::DEFAULT_SHUTDOWN_GRACE.into())]
     pub shutdown_grace: humantime::Duration,
+    /// Watches (WatchIncidents streams) open at once, counted apart from
+    /// calls; a tenant may hold its --tenant-share of them. More are refused
+    /// with UNAVAILABLE (a tenant's: RESOURCE_EXHAUSTED).
+    #[arg(
+        long,
+        env = "INCIDENTD_MAX_WATCHES",
+        value_name = "WATCHES",
+        default_value_t = admission::DEFAULT_MAX_WATCHES
+    )]
+    pub max_watches: NonZeroUsize,
+    /// Bytes of events a watch holds for its reader (`512KiB`, `4MiB`); an
+    /// event larger than this is held alone.
+    #[arg(
+        long,
+        env = "INCIDENTD_WATCH_BUFFER",
+        value_name = "SIZE",
+        default_value_t = bytesize::ByteSize::b(crate::service::DEFAULT_WATCH_BUFFER_BYTES as u64),
+        value_parser = watch_buffer
+    )]
+    pub watch_buffer: bytesize::ByteSize,
+    /// How long a watch's reader may leave its buffer full before the watch
+    /// ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), to resume from its cursor.
+    #[arg(long, env = "INCIDENTD_WATCH_STALL_TIMEOUT", value_name = "DURATION", default_value_t = crate::service::DEFAULT_STALL_TIMEOUT.into())]
+    pub watch_stall_timeout: humantime::Duration,
+    /// How long a watch with nothing to send waits before it sends a bookmark.
+    #[arg(long, env = "INCIDENTD_WATCH_BOOKMARK_INTERVAL", value_name = "DURATION", default_value_t = crate::service::DEFAULT_BOOKMARK_INTERVAL.into())]
+    pub watch_bookmark_interval: humantime::Duration,
+    /// How long change events are kept for watches to replay (and, when they
+    /// are published, at least until they are).
+    #[arg(long, env = "INCIDENTD_EVENT_RETENTION", value_name = "DURATION", default_value_t = crate::service::DEFAULT_EVENT_RETENTION.into())]
+    pub event_retention: humantime::Duration,
+    /// Publish every change event to NATS JetStream at this URL
+    /// (`nats://HOST:PORT`), as a CloudEvent; off when not set.
+    #[arg(long, env = "INCIDENTD_NATS_URL", value_name = "URL", hide_env_values = true)]
+    pub nats_url: Option<Redacted>,
+    /// The first token of the subjects events are published on:
+    /// `PREFIX.{tenantId}.incident.{type}`.
+    #[arg(long, env = "INCIDENTD_NATS_SUBJECT_PREFIX", value_name = "PREFIX", default_value = crate::publisher::DEFAULT_SUBJECT_PREFIX, value_parser = subject_prefix)]
+    pub nats_subject_prefix: String,
+    /// The JetStream stream that takes the events, created if missing.
+    #[arg(long, env = "INCIDENTD_NATS_STREAM", value_name = "NAME", default_value = crate::publisher::DEFAULT_STREAM, value_parser = stream_name)]
+    pub nats_stream: String,
     #[command(flatten)]
     pub common: Common,
 }
@@ -127,6 +169,7 @@ impl Serve {
             }),
             limits: crate::Limits {
                 max_concurrent_calls: self.max_concurrent_calls.get(),
+                max_watches: self.max_watches.get(),
                 tenant_share_percent: self.tenant_share,
                 request_timeout: self.request_timeout.into(),
                 body_timeout: self.body_timeout.into(),
@@ -137,8 +180,54 @@ impl Serve {
                     write_timeout: self.write_timeout.into(),
                 },
             },
+            events: crate::EventsConfig {
+                watch: crate::service::WatchSettings {
+                    buffer_bytes: usize::try_from(self.watch_buffer.as_u64()).unwrap_or(usize::MAX),
+                    bookmark_interval: self.watch_bookmark_interval.into(),
+                    stall_timeout: self.watch_stall_timeout.into(),
+                },
+                retention: self.event_retention.into(),
+                nats: self.nats_url.as_ref().map(|url| crate::publisher::NatsConfig {
+                    url: url.clone(),
+                    subject_prefix: self.nats_subject_prefix.clone(),
+                    stream: self.nats_stream.clone(),
+                }),
+            },
             ..self.common.to_config()
         }
+    }
+}
+
+/// A watch buffer: at least 1 KiB, at most 1 GiB.
+fn watch_buffer(value: &str) -> Result<bytesize::ByteSize, String> {
+    let size: bytesize::ByteSize = value.parse()?;
+    if !(1024..=1024 * 1024 * 1024).contains(&size.as_u64()) {
+        return Err("must be from 1KiB to 1GiB".into());
+    }
+    Ok(size)
+}
+
+/// A NATS subject prefix: one or more tokens of letters, digits, `-` and `_`,
+/// separated by dots.
+fn subject_prefix(value: &str) -> Result<String, String> {
+    let token = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if value.split('.').all(token) {
+        Ok(value.to_owned())
+    } else {
+        Err("must be tokens of letters, digits, '-' and '_', separated by dots (no wildcards)".into())
+    }
+}
+
+/// A JetStream stream name: letters, digits, `-` and `_`, at most 32.
+fn stream_name(value: &str) -> Result<String, String> {
+    let valid = (1..=32).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("must be 1 to 32 letters, digits, '-' and '_'".into())
     }
 }
 
@@ -180,6 +269,7 @@ impl Common {
             },
             rate_limit: None,
             limits: crate::Limits::default(),
+            events: crate::EventsConfig::default(),
         }
     }
 }

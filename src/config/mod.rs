@@ -16,6 +16,7 @@ pub use self::flags::{AuthArgs, Common, Redacted, Serve};
 use crate::{
     Limits, RateLimit,
     auth::{KeySource, Signer, Verifier},
+    service::WatchSettings,
     store::Store,
 };
 
@@ -32,6 +33,28 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// How many calls the server takes on at once, and for how long each.
     pub limits: Limits,
+    /// How change events are watched and kept.
+    pub events: EventsConfig,
+}
+
+/// How change events are watched, kept and published.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    pub watch: WatchSettings,
+    /// How long events are kept (and, when published, at least until then).
+    pub retention: std::time::Duration,
+    /// Where events are published; `None`: they are not.
+    pub nats: Option<crate::publisher::NatsConfig>,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            watch: WatchSettings::default(),
+            retention: crate::service::DEFAULT_EVENT_RETENTION,
+            nats: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -153,6 +153,29 @@ pub enum Error {
         .limit.as_millis()
     )]
     TimedOut { limit: std::time::Duration },
+    /// The server serves as many watches at once as it takes.
+    #[error("the server is serving as many watches as it takes at once; retry shortly")]
+    WatchesFull,
+    /// The caller's tenant already has its share of the server's watches open.
+    #[error("this tenant already has {watches} watches open, its share of the server; close one or retry later")]
+    TenantWatchesBusy { watches: usize },
+    /// A watch from a cursor whose next events are no longer kept.
+    #[error(
+        "the events after sequence {after} are no longer kept{}: read the incidents' current state, \
+         then watch from the latest sequence (leave afterSequence out)",
+        .oldest.map(|o| format!(" (the oldest kept is {o})")).unwrap_or_default()
+    )]
+    EventsExpired { after: i64, oldest: Option<i64> },
+    /// A watch whose reader left the server's buffer for it full too long.
+    #[error(
+        "this watch's reader left the server's buffer for it full for {} s, so the watch was ended: \
+         watch again from the last sequence received",
+        .waited.as_secs_f64()
+    )]
+    WatchTooSlow { waited: std::time::Duration },
+    /// The server is shutting down; the call can be made again on another replica.
+    #[error("the server is shutting down; call again (a watch: from the last sequence it received)")]
+    ShuttingDown,
     #[error("the database is unavailable or overloaded; retry later")]
     Unavailable,
     /// The cause is logged where it happens and never shown to callers.
@@ -183,6 +206,11 @@ impl Error {
             Error::BodyTimedOut { .. } => "BODY_TIMEOUT",
             Error::Malformed(_) => "MALFORMED_REQUEST",
             Error::TimedOut { .. } => "DEADLINE_EXCEEDED",
+            Error::WatchesFull => "TOO_MANY_WATCHES",
+            Error::TenantWatchesBusy { .. } => "TOO_MANY_CONCURRENT_WATCHES",
+            Error::EventsExpired { .. } => "EVENTS_EXPIRED",
+            Error::WatchTooSlow { .. } => "WATCH_TOO_SLOW",
+            Error::ShuttingDown => "SHUTTING_DOWN",
             Error::Unavailable => "DATABASE_UNAVAILABLE",
             Error::Internal => "INTERNAL",
         }

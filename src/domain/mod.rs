@@ -4,6 +4,7 @@
 
 pub mod enums;
 pub mod error;
+pub mod event;
 pub mod guidance;
 pub mod incident;
 pub mod input;

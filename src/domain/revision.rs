@@ -45,6 +45,25 @@ pub struct RevisionList {
     pub next_page_token: Option<String>,
 }
 
+/// The fields a revision changes besides the body's: a stage move's, a
+/// notification's and a link's.
+const OTHER_FIELDS: [&str; 5] = [
+    "incidentStageName",
+    "incidentStatus",
+    "dateClosed",
+    "notifications",
+    "linkedInventories",
+];
+
+/// The fields whose before and after are maps, narrowed to the keys that
+/// changed (attribute names, inventory types).
+pub const MAP_FIELDS: [&str; 2] = ["attributeValues", "linkedInventories"];
+
+/// Every field name a change can carry.
+pub fn changed_field_names() -> impl Iterator<Item = &'static str> {
+    BodyField::iter().map(BodyField::json_name).chain(OTHER_FIELDS)
+}
+
 /// The fields that differ between `before` and `after`, in the body's order. A new
 /// incident (`before` is `None`) lists every field it sets.
 pub fn changes(before: Option<&Incident>, after: &Incident) -> Vec<FieldChange> {

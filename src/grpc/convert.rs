@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         enums::{AssigneeKind, NotifyState},
+        event::{Event, WatchFields},
         guidance::Guidance,
         input::{AssigneeRef, AttributeValueRef, IncidentFields, WireTime},
         inventory::{CreateOnlyFields, InventoryLinkRef, InventoryLinks},
@@ -24,7 +25,7 @@ use crate::{
         workflow::{Stage as WorkflowStage, StageFields, Workflow},
     },
     pb,
-    service::{LinkRequest, NotificationRequest, StageRequest, UnlinkRequest, UpdateRequest},
+    service::{LinkRequest, NotificationRequest, StageRequest, UnlinkRequest, UpdateRequest, WatchItem},
 };
 
 /// The original name of a proto enum value; `None` when unset (0), the number
@@ -392,15 +393,75 @@ impl From<Revision> for pb::IncidentRevision {
             actor_id: actor_id.to_string(),
             actor_name,
             request_id: request_id.map(|id| id.to_string()),
-            changes: changes
-                .into_iter()
-                .map(|FieldChange { field, before, after }| pb::FieldChange {
-                    field,
-                    before: Some(json_value(before)),
-                    after: Some(json_value(after)),
-                })
-                .collect(),
+            changes: all_changes(changes),
             justification,
+        }
+    }
+}
+
+fn all_changes(changes: Vec<FieldChange>) -> Vec<pb::FieldChange> {
+    changes
+        .into_iter()
+        .map(|FieldChange { field, before, after }| pb::FieldChange {
+            field,
+            before: Some(json_value(before)),
+            after: Some(json_value(after)),
+        })
+        .collect()
+}
+
+pub fn watch_fields(request: pb::WatchIncidentsRequest) -> WatchFields {
+    let pb::WatchIncidentsRequest {
+        after_sequence,
+        event_types,
+        changed_fields,
+        incident_ids,
+    } = request;
+    WatchFields {
+        after_sequence,
+        event_types,
+        changed_fields,
+        incident_ids,
+    }
+}
+
+impl From<WatchItem> for pb::WatchIncidentsResponse {
+    fn from(item: WatchItem) -> Self {
+        use pb::watch_incidents_response::Message;
+        let message = match item {
+            WatchItem::Event(event) => Message::Event((*event).into()),
+            WatchItem::Bookmark(sequence) => Message::Bookmark(pb::Bookmark { sequence }),
+        };
+        pb::WatchIncidentsResponse { message: Some(message) }
+    }
+}
+
+impl From<Event> for pb::IncidentEvent {
+    fn from(event: Event) -> Self {
+        let Event {
+            event_id,
+            sequence,
+            kind,
+            tenant_id: _,
+            incident_id,
+            revision,
+            occurred_at,
+            actor_id,
+            actor_name,
+            changes,
+        } = event;
+        pb::IncidentEvent {
+            event_id: event_id.to_string(),
+            sequence,
+            r#type: kind.as_str().to_owned(),
+            incident_id: incident_id.to_string(),
+            revision,
+            occurred_at: Some(timestamp(occurred_at)),
+            actor: Some(pb::EventActor {
+                id: actor_id.to_string(),
+                name: actor_name,
+            }),
+            changes: all_changes(changes),
         }
     }
 }

@@ -6,6 +6,9 @@ pub mod codec;
 pub(crate) mod convert;
 mod status;
 
+use std::pin::Pin;
+
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use crate::{auth::Principal, pb, service::Service};
@@ -42,8 +45,13 @@ fn answer<T, U: Into<T>>(result: Result<U, crate::domain::Error>) -> Answer<T> {
     result.map(|value| Response::new(value.into())).map_err(to_status)
 }
 
+/// A watch's messages as tonic sends them.
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchIncidentsResponse, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl pb::incident_service_server::IncidentService for Api {
+    type WatchIncidentsStream = WatchStream;
+
     async fn create_incident(&self, request: Request<pb::CreateIncidentRequest>) -> Answer<pb::Incident> {
         let principal = self.principal(&request)?;
         let pb::CreateIncidentRequest { incident, request_id } = request.into_inner();
@@ -117,6 +125,18 @@ impl pb::incident_service_server::IncidentService for Api {
                 .list_incident_revisions(&principal, &incident_id, page_size, &page_token)
                 .await,
         )
+    }
+
+    async fn watch_incidents(&self, request: Request<pb::WatchIncidentsRequest>) -> Answer<WatchStream> {
+        let principal = self.principal(&request)?;
+        let fields = convert::watch_fields(request.into_inner());
+        let watching = self
+            .service
+            .watch_incidents(&principal, fields)
+            .await
+            .map_err(to_status)?;
+        let stream = watching.map(|item| item.map(Into::into).map_err(to_status));
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 

@@ -65,13 +65,21 @@ pub fn to_status(error: Error) -> Status {
         }
         Error::TimedOut { .. } | Error::BodyTimedOut { .. } => (Code::DeadlineExceeded, message),
         Error::Malformed(_) => (Code::InvalidArgument, message),
+        Error::EventsExpired { after, oldest } => {
+            metadata.insert("afterSequence".to_owned(), after.to_string());
+            if let Some(oldest) = oldest {
+                metadata.insert("oldestSequence".to_owned(), oldest.to_string());
+            }
+            (Code::FailedPrecondition, message)
+        }
+        Error::WatchTooSlow { .. } => (Code::ResourceExhausted, message),
         // A quota of the caller's own: RESOURCE_EXHAUSTED, as for its rate.
-        Error::TenantBusy { .. } => {
+        Error::TenantBusy { .. } | Error::TenantWatchesBusy { .. } => {
             details.set_retry_info(Some(RETRY_SHORTLY));
             (Code::ResourceExhausted, message)
         }
         // Nothing was done: safe to retry, as retry policies do for UNAVAILABLE.
-        Error::Overloaded | Error::Unavailable => {
+        Error::Overloaded | Error::WatchesFull | Error::ShuttingDown | Error::Unavailable => {
             details.set_retry_info(Some(RETRY_SHORTLY));
             (Code::Unavailable, message)
         }

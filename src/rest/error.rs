@@ -110,10 +110,16 @@ impl ApiError {
             ),
             Error::RateLimited { retry_after } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
                 .with_header(header::RETRY_AFTER, retry_after_seconds(retry_after).to_string()),
-            Error::Overloaded | Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
-                .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string()),
-            Error::TenantBusy { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
-                .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string()),
+            Error::EventsExpired { .. } => Self::new(StatusCode::CONFLICT, reason, message),
+            Error::WatchTooSlow { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message),
+            Error::Overloaded | Error::WatchesFull | Error::ShuttingDown | Error::Unavailable => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, reason, message)
+                    .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string())
+            }
+            Error::TenantBusy { .. } | Error::TenantWatchesBusy { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, reason, message)
+                    .with_header(header::RETRY_AFTER, retry_after_seconds(RETRY_SHORTLY).to_string())
+            }
             Error::TimedOut { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, reason, message),
             Error::BodyTimedOut { .. } => Self::new(StatusCode::REQUEST_TIMEOUT, reason, message),
             Error::Malformed(_) => Self::new(StatusCode::BAD_REQUEST, reason, message),

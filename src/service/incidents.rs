@@ -11,6 +11,7 @@ use crate::{
     domain::{
         Error, Violations,
         enums::IncidentStatus,
+        event::EventType,
         incident::{Incident, Record},
         input::{IncidentFields, IncidentInput},
         inventory::{CreateOnly, CreateOnlyFields},
@@ -134,7 +135,13 @@ impl Service {
             ..current.clone()
         };
         let changed = Vec::from_iter(change);
-        let revised = revised(principal, request.as_ref(), &changed, None);
+        let revised = revised(
+            EventType::NotificationRecorded,
+            principal,
+            request.as_ref(),
+            &changed,
+            None,
+        );
         let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, "notification recorded");
         Ok(answer)
@@ -186,7 +193,7 @@ impl Service {
             notices: Vec::new(),
         });
         let changed = changes(None, &incident);
-        let revised = revised(principal, request.as_ref(), &changed, None);
+        let revised = revised(EventType::Created, principal, request.as_ref(), &changed, None);
         write
             .insert_incident(&incident, create_only.auto_assess_jurisdictions, revised)
             .await?;
@@ -232,7 +239,7 @@ impl Service {
             ..current.record()
         });
         let changed = changes(Some(&current), &updated);
-        let revised = revised(principal, request.as_ref(), &changed, None);
+        let revised = revised(EventType::Updated, principal, request.as_ref(), &changed, None);
         let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, changed = changed.len(), "incident updated");
         Ok(answer)
@@ -329,12 +336,14 @@ pub(super) async fn conclude(
 
 /// The revision a change by `principal` makes.
 pub(super) fn revised<'a>(
+    event: EventType,
     principal: &'a Principal,
     request: Option<&RequestKey>,
     changes: &'a [FieldChange],
     justification: Option<&'a str>,
 ) -> Revised<'a> {
     Revised {
+        event,
         actor: principal,
         request_id: request.map(|key| key.id),
         changes,

@@ -11,6 +11,7 @@ use crate::{
     auth::{Principal, allow},
     domain::{
         Error, Violations,
+        event::EventType,
         incident::Incident,
         inventory::{self, InventoryLinkRef, InventoryLinks, InventoryType},
         request::RequestKey,
@@ -94,6 +95,10 @@ impl Service {
             Begun::Replayed(answer) => return Ok(answer),
             Begun::Current(write, current) => (write, current),
         };
+        let event = match change {
+            Change::Link(_) => EventType::InventoryLinked,
+            Change::Unlink(..) => EventType::InventoryUnlinked,
+        };
         let linked_inventories = match change {
             Change::Link(new) => inventory::link(&current.linked_inventories, new)?,
             Change::Unlink(kind, link) => inventory::unlink(&current.linked_inventories, id, kind, &link)?,
@@ -105,7 +110,7 @@ impl Service {
             ..current.clone()
         };
         let changed = link_changes(&current, &updated);
-        let revised = revised(principal, request.as_ref(), &changed, None);
+        let revised = revised(event, principal, request.as_ref(), &changed, None);
         let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, "inventory links changed");
         Ok(answer)

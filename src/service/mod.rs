@@ -5,10 +5,15 @@
 //! Violation paths are those of the gRPC request (`incidentId`, `incident.name`);
 //! each transport renders them as its request names them.
 
+mod events;
 mod incidents;
 mod links;
 mod stages;
 
+pub use events::{
+    DEFAULT_BOOKMARK_INTERVAL, DEFAULT_EVENT_RETENTION, DEFAULT_STALL_TIMEOUT, DEFAULT_WATCH_BUFFER_BYTES, WatchItem,
+    WatchSettings, Watching,
+};
 pub use incidents::{NotificationRequest, UpdateRequest};
 /// What a create or an update can be told without the database, for the fuzz
 /// targets' entry points.
@@ -48,6 +53,9 @@ pub struct Service {
     store: Store,
     /// Per-tenant rate of calls, when one is configured.
     limiter: Option<Arc<TenantLimiter>>,
+    watch_settings: WatchSettings,
+    /// Set at shutdown, which ends every watch.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// How many calls each tenant may make: a steady rate and a burst above it.
@@ -75,10 +83,12 @@ impl TenantLimiter {
 }
 
 impl Service {
-    pub fn new(store: Store, rate_limit: Option<RateLimit>) -> Self {
+    pub fn new(store: Store, rate_limit: Option<RateLimit>, watch_settings: WatchSettings) -> Self {
         Self {
             store,
             limiter: rate_limit.map(|limit| Arc::new(TenantLimiter::new(limit))),
+            watch_settings,
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 

@@ -13,6 +13,7 @@ use crate::{
     auth::{Principal, allow},
     domain::{
         Error, Violations,
+        event::EventType,
         incident::Incident,
         request::RequestKey,
         revision::stage_changes,
@@ -90,7 +91,8 @@ impl Service {
         };
         let changed = stage_changes(&current, &updated);
         let justification = parameters.justification.as_ref().map(|j| j.as_str());
-        let revised = revised(principal, request.as_ref(), &changed, justification);
+        let event = EventType::of_stage_move(&current, &updated);
+        let revised = revised(event, principal, request.as_ref(), &changed, justification);
         let answer = conclude(write, revised, request.as_ref(), current, updated).await?;
         tracing::info!(revision = answer.revision, stage = %answer.stage.stage.id, "incident stage set");
         Ok(answer)

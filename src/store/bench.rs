@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    domain::{Error, incident::Incident, revision::changes},
+    domain::{Error, event::EventType, incident::Incident, revision::changes},
 };
 
 impl Store {
@@ -53,6 +53,7 @@ impl Store {
             .map(|i| {
                 let changes = changes(None, i);
                 let revised = Revised {
+                    event: EventType::Created,
                     actor,
                     request_id: None,
                     changes: &changes,

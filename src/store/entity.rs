@@ -207,6 +207,35 @@ entity!(incident_revision, "incident_revision", {
     justification: Option<String>,
 });
 
+entity!(event_sequence, "event_sequence", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: Uuid,
+    last_sequence: i64,
+});
+
+entity!(incident_event, "incident_event", {
+    #[sea_orm(primary_key)]
+    id: i64,
+    tenant_id: Uuid,
+    sequence: i64,
+    event_id: Uuid,
+    event_type: String,
+    incident_id: Uuid,
+    revision: i64,
+    occurred_at: DateTimeUtc,
+    actor_id: Uuid,
+    actor_name: String,
+    changes: String,
+    published_at: Option<DateTimeUtc>,
+});
+
+entity!(event_publisher, "event_publisher", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    name: String,
+    holder: Uuid,
+    expires_at: DateTimeUtc,
+});
+
 entity!(request_key, "request_key", {
     #[sea_orm(primary_key, auto_increment = false)]
     tenant_id: Uuid,

@@ -144,6 +144,7 @@ pub(super) fn revision_row(
     revised: &Revised<'_>,
 ) -> Result<incident_revision::ActiveModel, Error> {
     let Revised {
+        event: _,
         actor,
         request_id,
         changes,

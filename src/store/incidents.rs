@@ -14,6 +14,7 @@ use super::{
         incident, incident_assignee, incident_attribute_value, incident_deadline, incident_inventory_link,
         incident_jurisdiction, tenant,
     },
+    events::event_row,
     history::{Claim, append_revision, claim, remember},
     insert_rows,
     load::{Lock, load_incident, load_reference},
@@ -22,7 +23,7 @@ use super::{
 use crate::{
     auth::Principal,
     domain::{
-        Error, guidance, incident::Incident, input::IncidentInput, notification, request::RequestKey,
+        Error, event::EventType, guidance, incident::Incident, input::IncidentInput, notification, request::RequestKey,
         resolve::ReferenceSnapshot, revision::FieldChange, search::closed_sort_key,
     },
 };
@@ -30,6 +31,8 @@ use crate::{
 /// Who made a revision, with which request, what it changed, and why when
 /// they said.
 pub struct Revised<'a> {
+    /// The kind of change, for its event.
+    pub event: EventType,
     pub actor: &'a Principal,
     pub request_id: Option<Uuid>,
     pub changes: &'a [FieldChange],
@@ -106,7 +109,7 @@ impl Write {
             .map_err(db_error)?;
         insert_children(txn, std::slice::from_ref(incident), &ALL_CHILDREN).await?;
         index_documents(txn, std::slice::from_ref(incident), Indexed::New).await?;
-        append_revision(txn, incident, &revised).await
+        self.record(incident, &revised).await
     }
 
     /// Stores `updated` over `current`, read in this transaction: the row (only
@@ -142,7 +145,14 @@ impl Write {
         delete_children(txn, tenant_id, &[id], &rewritten).await?;
         insert_children(txn, std::slice::from_ref(updated), &rewritten).await?;
         index_documents(txn, std::slice::from_ref(updated), Indexed::Before).await?;
-        append_revision(txn, updated, &revised).await
+        self.record(updated, &revised).await
+    }
+
+    /// Records the revision `incident` is now at, and queues its event.
+    async fn record(&self, incident: &Incident, revised: &Revised<'_>) -> Result<(), Error> {
+        append_revision(&self.txn, incident, revised).await?;
+        self.queue_event(event_row(incident, revised)?);
+        Ok(())
     }
 }
 

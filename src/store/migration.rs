@@ -7,6 +7,7 @@
 //! make a name longer than its own column.
 
 mod counts;
+mod events;
 mod guidance;
 mod history;
 mod search;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(counts::AffectedIndividuals),
             Box::new(guidance::Guidance),
             Box::new(workflow::Workflows),
+            Box::new(events::Events),
         ]
     }
 }

@@ -5,6 +5,7 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod entity;
+mod events;
 mod guidance;
 mod history;
 mod incidents;
@@ -14,6 +15,7 @@ mod reference;
 mod search;
 mod workflow;
 
+pub use events::{Backlog, EventRange};
 pub use incidents::{Read, Revised};
 
 use std::{
@@ -28,7 +30,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait, sea_query::OnConflict,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, broadcast};
 use uuid::Uuid;
 
 use crate::domain::{Error, reference::UNKNOWN_INCIDENT_TYPE, text::name_key, token::PageTokens, workflow::Workflow};
@@ -61,7 +63,14 @@ pub struct Store {
     tenants: Arc<Mutex<HashSet<Uuid>>>,
     /// The key that seals page tokens, read once from the database.
     page_token_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
+    /// Told the tenant of every commit that appended events, for the watches
+    /// of this process.
+    committed: broadcast::Sender<Uuid>,
 }
+
+/// Commits the watches of this process may lag behind before they look in
+/// the database again anyway.
+const COMMITS_BUFFERED: usize = 1024;
 
 /// A write transaction of one tenant, holding the SQLite writer slot while it
 /// lives. The tenant's row exists inside it.
@@ -71,17 +80,47 @@ pub(crate) struct Write {
     _slot: Option<OwnedMutexGuard<()>>,
     /// Set when this transaction created the tenant: remembered once committed.
     new_tenant: Option<(Arc<Mutex<HashSet<Uuid>>>, Uuid)>,
+    /// The events of the changes written, appended at commit.
+    events: Mutex<Vec<entity::incident_event::ActiveModel>>,
+    committed: broadcast::Sender<Uuid>,
 }
 
 impl Write {
+    /// Appends the events of the changes written, then commits; the watches
+    /// of this process are told once it has.
     pub async fn commit(self) -> Result<(), Error> {
-        self.txn.commit().await.map_err(db_error)?;
-        if let Some((known, tenant_id)) = self.new_tenant
+        let Write {
+            txn,
+            tenant_id,
+            _slot,
+            new_tenant,
+            events,
+            committed,
+        } = self;
+        let events = events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let announce = !events.is_empty();
+        if announce {
+            events::append(&txn, tenant_id, events).await?;
+        }
+        txn.commit().await.map_err(db_error)?;
+        if let Some((known, tenant_id)) = new_tenant
             && let Ok(mut known) = known.lock()
         {
             known.insert(tenant_id);
         }
+        if announce {
+            // No receiver (no watch open) is no error.
+            let _ = committed.send(tenant_id);
+        }
         Ok(())
+    }
+
+    /// Queues the event of a change written in this transaction.
+    fn queue_event(&self, event: entity::incident_event::ActiveModel) {
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(event);
     }
 }
 
@@ -114,6 +153,7 @@ impl Store {
             writer: sqlite.then(|| Arc::new(AsyncMutex::new(()))),
             tenants: Arc::default(),
             page_token_key: Arc::default(),
+            committed: broadcast::channel(COMMITS_BUFFERED).0,
         })
     }
 
@@ -193,7 +233,14 @@ impl Store {
             tenant_id,
             _slot: slot,
             new_tenant,
+            events: Mutex::default(),
+            committed: self.committed.clone(),
         })
+    }
+
+    /// Tells of the tenant of every commit of this process that appended events.
+    pub fn commits(&self) -> broadcast::Receiver<Uuid> {
+        self.committed.subscribe()
     }
 
     /// The SQLite writer slot; `None` on PostgreSQL, where writers need none.

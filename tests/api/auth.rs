@@ -223,6 +223,8 @@ async fn call_every_rpc(app: &mut TestApp, token: Option<&str>, incident_id: &st
         "UnlinkInventory",
         code(i.unlink_inventory(req(app, token, unlink)).await),
     ));
+    let watch = pb::WatchIncidentsRequest::default();
+    out.push(("WatchIncidents", code(i.watch_incidents(req(app, token, watch)).await)));
     out
 }
 
@@ -316,38 +318,38 @@ async fn each_rpc_needs_its_scope() {
     // (scope, [Create, Get, Update, ListRevisions, Search, CreateOrg, ListOrg, CreateType, ListType, CreateAttr,
     //          ListAttr, CreateAssignee, ListAssignee, ListJurisdictions, ListNotificationRules,
     //          RecordNotification, UpdateIncidentStage, ListWorkflows, CreateWorkflow, LinkInventory,
-    //          UnlinkInventory])
-    let matrix: [(&str, [Code; 21]); 6] = [
+    //          UnlinkInventory, WatchIncidents])
+    let matrix: [(&str, [Code; 22]); 6] = [
         (
             "INCIDENT",
             [
                 Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Allowed,
+                Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Denied, Allowed, Allowed, Allowed,
             ],
         ),
         (
             "INCIDENT_READ",
             [
                 Denied, Allowed, Denied, Allowed, Allowed, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied, Allowed,
             ],
         ),
         (
             "INCIDENT_CREATE",
             [
                 Allowed, Denied, Denied, Denied, Denied, Denied, Allowed, Denied, Allowed, Denied, Allowed, Denied,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Denied, Denied, Denied, Denied,
             ],
         ),
         (
             "INCIDENT_ADMIN",
             [
                 Denied, Denied, Denied, Denied, Denied, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed, Allowed,
-                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Allowed, Denied, Denied,
+                Allowed, Allowed, Allowed, Denied, Denied, Allowed, Allowed, Denied, Denied, Denied,
             ],
         ),
-        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 21]),
-        ("", [Denied; 21]),
+        ("INCIDENT_READX incident INCIDENT,INCIDENT_READ", [Denied; 22]),
+        ("", [Denied; 22]),
     ];
     for (scope, expected) in matrix {
         let token = app.token(scope);
@@ -594,6 +596,27 @@ async fn every_rpc_keeps_to_the_tokens_tenant() {
         .into_inner();
     assert_eq!((found.total_elements, found.incidents.len()), (0, 0));
     saw("SearchIncidents");
+    // Its events are not the other tenant's: that tenant is at sequence 0,
+    // and a cursor past it was never given.
+    let mut watch = i
+        .watch_incidents(app.with_token(&other, pb::WatchIncidentsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().unwrap().message;
+    assert_eq!(
+        first,
+        Some(pb::watch_incidents_response::Message::Bookmark(pb::Bookmark {
+            sequence: 0
+        }))
+    );
+    let past = pb::WatchIncidentsRequest {
+        after_sequence: Some(1),
+        ..Default::default()
+    };
+    let status = i.watch_incidents(app.with_token(&other, past)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    saw("WatchIncidents");
 
     // Nor can its reference data be used.
     let create = pb::CreateIncidentRequest {

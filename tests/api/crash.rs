@@ -6,7 +6,6 @@
 
 use std::{
     net::SocketAddr,
-    process::Stdio,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -16,15 +15,14 @@ use std::{
 
 use incidentd::pb;
 use prost_types::value::Kind;
-use tokio::{
-    process::{Child, Command},
-    task::JoinSet,
-};
+use tokio::{process::Child, task::JoinSet};
 use tonic::transport::Channel;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_types::StatusExt;
 
-use crate::helpers::{SECRET, TestApp, TestDb, authorized, connect_to, rename};
+use crate::{
+    helpers::{TestApp, TestDb, authorized, connect_to, rename},
+    process::{free_address, memory_kib, start},
+};
 
 /// Concurrent writers, two to an incident.
 const WRITERS: usize = 8;
@@ -32,56 +30,6 @@ const WRITERS: usize = 8;
 const CRASHES: usize = 3;
 /// Updates acknowledged between one start and the next kill.
 const ACKS_PER_RUN: usize = 150;
-
-/// A port no one listens on now, kept across restarts so clients reconnect.
-fn free_address() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    probe.local_addr().expect("address")
-}
-
-/// Starts `incidentd serve` on `db` at `address`, and waits until it serves.
-async fn start(db: &TestDb, address: SocketAddr, extra: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_incidentd"))
-        .arg("serve")
-        .args(["--listen", &address.to_string(), "--database-url", db.url()])
-        .arg("--data-dir")
-        .arg(db.dir())
-        .args(extra)
-        .env(
-            "INCIDENTD_AUTH_HS256_SECRET",
-            std::str::from_utf8(SECRET).expect("text"),
-        )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server starts");
-    for _ in 0..600 {
-        if let Some(status) = child.try_wait().expect("status") {
-            panic!("the server exited at start: {status}");
-        }
-        if serving(address).await {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not serve within 30 s");
-}
-
-async fn serving(address: SocketAddr) -> bool {
-    let Ok(channel) = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-    else {
-        return false;
-    };
-    let request = HealthCheckRequest {
-        service: "incident.v1.IncidentService".into(),
-    };
-    let answer = HealthClient::new(channel).check(request).await;
-    answer.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving)
-}
 
 /// What a client was told was written.
 #[derive(Default)]
@@ -332,13 +280,6 @@ async fn sigterm_gives_up_on_a_call_that_outlasts_the_grace_period() {
         (1, "Stuck"),
         "nothing half-written"
     );
-}
-
-/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
-fn memory_kib(server: &Child, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id().expect("running"))).expect("status");
-    let line = status.lines().find(|l| l.starts_with(field)).expect("the field");
-    line.split_whitespace().nth(1).expect("a number").parse().expect("KiB")
 }
 
 #[tokio::test]

@@ -201,6 +201,7 @@ pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
         auth,
         rate_limit: None,
         limits: incidentd::Limits::default(),
+        events: incidentd::EventsConfig::default(),
     }
 }
 
@@ -248,14 +249,41 @@ pub async fn connect_to(address: std::net::SocketAddr, db: TestDb) -> TestApp {
 
 impl TestApp {
     /// Stops the server and starts a new one on the same database.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Stops the server and starts a new one on the same database, with its
+    /// configuration changed by `change`.
+    pub async fn restart_with(mut self, change: impl FnOnce(&mut Config)) -> TestApp {
         self.stop_server().await;
         let (tenant_id, user_id) = (self.tenant_id, self.user_id);
         let db = std::mem::replace(&mut self.db, TestDb::placeholder());
-        let mut app = spawn_on(db).await;
+        let mut config = config_for(&db, shared_secret());
+        change(&mut config);
+        let mut app = spawn_configured(db, config).await;
         app.tenant_id = tenant_id;
         app.user_id = user_id;
         app
+    }
+
+    /// Clients of the same server for a new tenant; the server and its
+    /// database stay this app's.
+    pub async fn another_tenant(&self) -> TestApp {
+        connect_to(self.address, TestDb::placeholder()).await
+    }
+
+    /// Asks the server to stop as SIGTERM would, and waits until it has.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stops cleanly");
+        }
     }
 
     async fn stop_server(&mut self) {
@@ -317,6 +345,15 @@ impl TestApp {
     pub async fn send_update(&mut self, request: pb::UpdateIncidentRequest) -> Result<pb::Incident, Status> {
         let request = self.admin(request);
         self.incidents.update_incident(request).await.map(|r| r.into_inner())
+    }
+
+    /// Opens a watch of this tenant's events, with every scope.
+    pub async fn watch(
+        &mut self,
+        request: pb::WatchIncidentsRequest,
+    ) -> Result<tonic::Streaming<pb::WatchIncidentsResponse>, Status> {
+        let request = self.admin(request);
+        self.incidents.watch_incidents(request).await.map(|r| r.into_inner())
     }
 
     /// One page of an incident's revisions.
@@ -494,7 +531,8 @@ impl Drop for TestApp {
 
 impl TestDb {
     /// Stands in for a database that has moved to a restarted app.
-    fn placeholder() -> Self {
+    /// No database: for clients of a server whose database another app owns.
+    pub fn placeholder() -> Self {
         Self {
             url: String::new(),
             dir: tempfile::tempdir().expect("temp dir"),

@@ -4,13 +4,17 @@
 mod admission;
 mod auth;
 mod crash;
+mod events;
 mod guidance;
 mod helpers;
 mod hostile;
 mod incidents;
 mod limits;
 mod links;
+mod nats;
 mod outage;
+mod process;
+mod publish;
 mod reference_data;
 mod rest;
 mod revisions;

@@ -376,6 +376,7 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
         },
         rate_limit: None,
         limits: incidentd::Limits::default(),
+        events: incidentd::EventsConfig::default(),
     };
     let app = incidentd::build(&config).await?;
     let actor = Principal {

@@ -36,6 +36,7 @@ pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
             tenant_share_percent: 100,
             ..Limits::default()
         },
+        events: incidentd::EventsConfig::default(),
     };
     let app = incidentd::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

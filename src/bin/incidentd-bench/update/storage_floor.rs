@@ -36,7 +36,7 @@ struct Replayer {
 pub(super) async fn storage_floor(args: &UpdateArgs, url: &str, clients: Vec<Client>) -> anyhow::Result<(Run, usize)> {
     let mut recording = Store::connect(url).await?;
     let log = recording.record_statements();
-    let recorder = Service::new(recording, None);
+    let recorder = Service::new(recording, None, Default::default());
     let store = Store::connect(url).await?;
     let mut replayers = Vec::new();
     let mut statements_per_update = 0;
