@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     domain::{
-        input::IncidentInput, inventory::InventoryLinkRef, search::Search, token::PageTokens, workflow::NewWorkflow,
+        event::Watch, input::IncidentInput, inventory::InventoryLinkRef, search::Search, token::PageTokens,
+        workflow::NewWorkflow,
     },
     grpc::convert,
     pb,
@@ -58,6 +59,13 @@ pub fn grpc_update(bytes: &[u8]) {
 pub fn grpc_search(bytes: &[u8]) {
     if let Ok(request) = pb::SearchIncidentsRequest::decode(bytes) {
         let _ = Search::parse(convert::search_fields(request), &page_tokens());
+    }
+}
+
+/// A `WatchIncidentsRequest` message.
+pub fn grpc_watch(bytes: &[u8]) {
+    if let Ok(request) = pb::WatchIncidentsRequest::decode(bytes) {
+        let _ = Watch::parse(convert::watch_fields(request));
     }
 }
 
@@ -279,6 +287,13 @@ mod tests {
         grpc_search(&search.encode_to_vec());
         grpc_notify(&notify.encode_to_vec());
         grpc_stage(&stage.encode_to_vec());
+        let watch = pb::WatchIncidentsRequest {
+            after_sequence: Some(i64::MIN),
+            event_types: vec!["incident.".into(), String::new()],
+            changed_fields: vec!["attributeValues.".into(), ".".into(), "linkedInventories.a.b".into()],
+            incident_ids: vec!["\u{0}".into()],
+        };
+        grpc_watch(&watch.encode_to_vec());
         let unlink = pb::UnlinkInventoryRequest {
             incident_id: PATH_ID.into(),
             inventory_type: "processing-activities".into(),
@@ -295,6 +310,7 @@ mod tests {
             rest_stage(bytes);
             workflow(bytes);
             grpc_notify(bytes);
+            grpc_watch(bytes);
             rest_notify(bytes);
             grpc_create(bytes);
             rest_create(bytes);

@@ -123,6 +123,17 @@ fn serve_refuses_limits_it_cannot_keep() {
         ("--max-concurrent-calls", "many"),
         ("--request-timeout", "soon"),
         ("--shutdown-grace", "ten"),
+        ("--max-watches", "0"),
+        ("--watch-buffer", "12"),
+        ("--watch-buffer", "2GiB"),
+        ("--watch-buffer", "lots"),
+        ("--watch-stall-timeout", "0s"),
+        ("--watch-bookmark-interval", "2h"),
+        ("--event-retention", "a week"),
+        ("--nats-url", "http://[::1"),
+        ("--nats-subject-prefix", "incidents.>"),
+        ("--nats-subject-prefix", "a..b"),
+        ("--nats-stream", "events.all"),
     ] {
         let output = incidentd(dir.path(), &["serve", flag, value]);
         assert_eq!(output.status.code(), Some(2), "{flag} {value}: clap's usage error");

@@ -135,10 +135,10 @@ pub struct Serve {
     pub watch_buffer: bytesize::ByteSize,
     /// How long a watch's reader may leave its buffer full before the watch
     /// ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), to resume from its cursor.
-    #[arg(long, env = "INCIDENTD_WATCH_STALL_TIMEOUT", value_name = "DURATION", default_value_t = crate::service::DEFAULT_STALL_TIMEOUT.into())]
+    #[arg(long, env = "INCIDENTD_WATCH_STALL_TIMEOUT", value_name = "DURATION", default_value_t = crate::service::DEFAULT_STALL_TIMEOUT.into(), value_parser = watch_interval)]
     pub watch_stall_timeout: humantime::Duration,
     /// How long a watch with nothing to send waits before it sends a bookmark.
-    #[arg(long, env = "INCIDENTD_WATCH_BOOKMARK_INTERVAL", value_name = "DURATION", default_value_t = crate::service::DEFAULT_BOOKMARK_INTERVAL.into())]
+    #[arg(long, env = "INCIDENTD_WATCH_BOOKMARK_INTERVAL", value_name = "DURATION", default_value_t = crate::service::DEFAULT_BOOKMARK_INTERVAL.into(), value_parser = watch_interval)]
     pub watch_bookmark_interval: humantime::Duration,
     /// How long change events are kept for watches to replay (and, when they
     /// are published, at least until they are).
@@ -146,7 +146,7 @@ pub struct Serve {
     pub event_retention: humantime::Duration,
     /// Publish every change event to NATS JetStream at this URL
     /// (`nats://HOST:PORT`), as a CloudEvent; off when not set.
-    #[arg(long, env = "INCIDENTD_NATS_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(long, env = "INCIDENTD_NATS_URL", value_name = "URL", hide_env_values = true, value_parser = nats_url)]
     pub nats_url: Option<Redacted>,
     /// The first token of the subjects events are published on:
     /// `PREFIX.{tenantId}.incident.{type}`.
@@ -205,6 +205,24 @@ fn watch_buffer(value: &str) -> Result<bytesize::ByteSize, String> {
         return Err("must be from 1KiB to 1GiB".into());
     }
     Ok(size)
+}
+
+/// A watch's bookmark interval or stall timeout: from 100 ms to an hour.
+fn watch_interval(value: &str) -> Result<humantime::Duration, String> {
+    let duration: humantime::Duration = value.parse().map_err(|e| format!("{e}"))?;
+    let range = std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(3600);
+    if !range.contains(duration.as_ref()) {
+        return Err("must be from 100ms to 1h".into());
+    }
+    Ok(duration)
+}
+
+/// A NATS server address (`nats://HOST:PORT`, `tls://…`, credentials allowed).
+fn nats_url(value: &str) -> Result<Redacted, String> {
+    value
+        .parse::<async_nats::ServerAddr>()
+        .map_err(|e| format!("not a NATS server address: {e}"))?;
+    Ok(Redacted(value.to_owned()))
 }
 
 /// A NATS subject prefix: one or more tokens of letters, digits, `-` and `_`,

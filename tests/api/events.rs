@@ -12,8 +12,8 @@ use tonic::{Code, Streaming};
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp, TestDb, config_for, jurisdiction, reason, rename, shared_secret, spawn_app, spawn_configured, timestamp,
-    violations,
+    TestApp, TestDb, config_for, jurisdiction, reason, rename, shared_secret, spawn_app, spawn_configured, stage_move,
+    timestamp, violations,
 };
 
 /// How long a test waits for a message it expects.
@@ -77,18 +77,6 @@ fn types(events: &[pb::IncidentEvent]) -> Vec<&str> {
 
 fn fields(event: &pb::IncidentEvent) -> Vec<&str> {
     event.changes.iter().map(|c| c.field.as_str()).collect()
-}
-
-fn stage_move(id: &str, next: &str, parameters: &[(&str, &str)]) -> pb::UpdateIncidentStageRequest {
-    pb::UpdateIncidentStageRequest {
-        incident_id: id.into(),
-        next_stage_name: next.into(),
-        parameters: parameters
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        ..Default::default()
-    }
 }
 
 #[tokio::test]
@@ -614,7 +602,13 @@ async fn readers_that_leave_their_buffer_full_are_cut_off_and_the_server_holds_b
             .await
             .unwrap();
         let mut client = pb::incident_service_client::IncidentServiceClient::new(channel);
-        watches.push(client.watch_incidents(app.admin(from(Some(0)))).await.unwrap().into_inner());
+        watches.push(
+            client
+                .watch_incidents(app.admin(from(Some(0))))
+                .await
+                .unwrap()
+                .into_inner(),
+        );
     }
     for n in 20..UPDATES {
         app.send_update(update(n)).await.unwrap();

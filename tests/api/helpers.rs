@@ -575,6 +575,19 @@ pub fn authorized<T>(token: &str, message: T) -> Request<T> {
     request
 }
 
+/// A move of the incident to the stage named `next`, with `parameters`.
+pub fn stage_move(id: &str, next: &str, parameters: &[(&str, &str)]) -> pb::UpdateIncidentStageRequest {
+    pb::UpdateIncidentStageRequest {
+        incident_id: id.into(),
+        next_stage_name: next.into(),
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
 /// An update of the incident's name alone.
 pub fn rename(id: &str, name: &str) -> pb::UpdateIncidentRequest {
     pb::UpdateIncidentRequest {

@@ -9,22 +9,10 @@ use serde_json::{Value, json};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, jurisdiction, reason, rename, spawn_app, timestamp, violations};
+use crate::helpers::{TestApp, jurisdiction, reason, rename, spawn_app, stage_move, timestamp, violations};
 
 /// Thursday 2025-11-20 09:15 UTC: every deadline has passed.
 const DISCOVERED: i64 = 1_763_630_100;
-
-fn stage_move(id: &str, next: &str, parameters: &[(&str, &str)]) -> pb::UpdateIncidentStageRequest {
-    pb::UpdateIncidentStageRequest {
-        incident_id: id.into(),
-        next_stage_name: next.into(),
-        parameters: parameters
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        ..Default::default()
-    }
-}
 
 async fn move_to(
     app: &mut TestApp,
