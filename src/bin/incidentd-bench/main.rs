@@ -10,6 +10,10 @@
 //! `incidentd-bench update` drives UpdateIncident from concurrent clients against
 //! the server in a process of its own, beside its gRPC and storage floors (see
 //! `update/mod.rs`).
+//!
+//! `incidentd-bench events` measures the change events' way out to NATS
+//! JetStream: how fast the publisher drains a filled outbox, and the latency
+//! from an update's commit to JetStream at a paced rate (see `events/mod.rs`).
 
 use std::{
     path::PathBuf,
@@ -38,6 +42,7 @@ use tokio::{net::TcpListener, sync::oneshot};
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
 
+mod events;
 mod update;
 
 #[derive(Parser)]
@@ -54,6 +59,9 @@ enum Command {
     /// Drives UpdateIncident (or a mix with GetIncident and CreateIncident) from
     /// concurrent clients, beside the gRPC and storage floors.
     Update(update::UpdateArgs),
+    /// Measures publishing change events to NATS JetStream: how fast a filled
+    /// outbox drains, and the latency from commit to JetStream under updates.
+    Events(events::EventsArgs),
     /// The server, in a process of its own (started by `update`).
     #[command(hide = true)]
     ServeChild(update::ChildArgs),
@@ -97,12 +105,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr: stdout is for the figures, which `--json` makes parseable.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Search(args) => search(args).await,
         Command::Update(args) => update::update(args).await,
+        Command::Events(args) => events::events(args).await,
         Command::ServeChild(args) => update::serve_child(args).await,
         Command::EchoChild(args) => update::echo_child(args).await,
     }

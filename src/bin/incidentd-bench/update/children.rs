@@ -3,7 +3,11 @@
 use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
 
 use clap::Args;
-use incidentd::{AuthConfig, AuthKey, Config, Limits};
+use incidentd::{
+    AuthConfig, AuthKey, Config, EventsConfig, Limits,
+    config::Redacted,
+    publisher::{DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, NatsConfig},
+};
 use tokio::process::Child;
 use tonic::transport::Channel;
 
@@ -18,6 +22,10 @@ pub struct ChildArgs {
     database_url: String,
     #[arg(long)]
     data_dir: PathBuf,
+    /// Publish change events to this NATS server (`nats://HOST:PORT`), to the
+    /// default stream and subjects.
+    #[arg(long)]
+    nats_url: Option<String>,
 }
 
 pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
@@ -36,17 +44,25 @@ pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
             tenant_share_percent: 100,
             ..Limits::default()
         },
-        events: incidentd::EventsConfig::default(),
+        events: EventsConfig {
+            nats: args.nats_url.map(|url| NatsConfig {
+                url: Redacted(url),
+                subject_prefix: DEFAULT_SUBJECT_PREFIX.into(),
+                stream: DEFAULT_STREAM.into(),
+            }),
+            ..EventsConfig::default()
+        },
     };
     let app = incidentd::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     incidentd::serve(app, listener, std::future::pending()).await
 }
 
-/// The server in a child process on `db`, and a channel to it once it listens.
-pub(super) async fn start_server(db: &BenchDb) -> anyhow::Result<(Child, Channel)> {
+/// The server in a child process on `db`, publishing its change events to
+/// `nats` if given, and a channel to it once it listens.
+pub(crate) async fn start_server(db: &BenchDb, nats: Option<&str>) -> anyhow::Result<(Child, Channel)> {
     let address = free_address()?;
-    let server = child(&[
+    let mut args = vec![
         "serve-child".into(),
         "--listen".into(),
         address.to_string(),
@@ -54,8 +70,11 @@ pub(super) async fn start_server(db: &BenchDb) -> anyhow::Result<(Child, Channel
         db.url.clone(),
         "--data-dir".into(),
         db.dir.display().to_string(),
-    ])
-    .await?;
+    ];
+    if let Some(url) = nats {
+        args.extend(["--nats-url".into(), url.to_owned()]);
+    }
+    let server = child(&args).await?;
     Ok((server, wait_for(address).await?))
 }
 
@@ -80,6 +99,6 @@ pub(super) async fn wait_for(address: SocketAddr) -> anyhow::Result<Channel> {
     anyhow::bail!("nothing listens at {address}")
 }
 
-pub(super) fn free_address() -> anyhow::Result<SocketAddr> {
+pub(crate) fn free_address() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }

@@ -10,15 +10,15 @@ use super::{
 
 /// One client's state: which of its incidents it calls next, at which revision.
 #[derive(Clone)]
-pub(super) struct Client {
+pub(crate) struct Client {
     pub(super) tenant: Tenant,
     pub(super) incidents: Vec<(String, i64)>,
     pub(super) next: usize,
-    pub(super) n: u64,
+    pub(crate) n: u64,
 }
 
 /// Creates `count` incidents for each client, returning each client.
-pub(super) async fn clients(
+pub(crate) async fn clients(
     channel: &Channel,
     tenants: &[Tenant],
     concurrency: usize,

@@ -16,23 +16,23 @@ use super::Operation;
 
 /// What one measurement found.
 #[derive(Default)]
-pub(super) struct Run {
+pub(crate) struct Run {
     /// Milliseconds per counted call, by operation.
-    pub(super) millis: BTreeMap<Operation, Vec<f64>>,
-    pub(super) errors: Vec<String>,
-    pub(super) seconds: f64,
+    pub(crate) millis: BTreeMap<Operation, Vec<f64>>,
+    pub(crate) errors: Vec<String>,
+    pub(crate) seconds: f64,
 }
 
 impl Run {
-    pub(super) fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.millis.values().map(Vec::len).sum()
     }
 
-    pub(super) fn throughput(&self) -> f64 {
+    pub(crate) fn throughput(&self) -> f64 {
         self.calls() as f64 / self.seconds
     }
 
-    pub(super) fn all_millis(&self) -> Vec<f64> {
+    pub(crate) fn all_millis(&self) -> Vec<f64> {
         self.millis.values().flatten().copied().collect()
     }
 
@@ -50,7 +50,7 @@ impl Run {
 /// to it, each at its scheduled time. A call that starts late because its
 /// client's previous call overran its slot is timed from its slot, so waiting
 /// for a slow server counts.
-pub(super) async fn drive<C, F, Fut>(clients: Vec<C>, pace: Pace, call: F) -> Run
+pub(crate) async fn drive<C, F, Fut>(clients: Vec<C>, pace: Pace, call: F) -> Run
 where
     C: Send + 'static,
     F: Fn(C) -> Fut + Clone + Send + Sync + 'static,
@@ -141,8 +141,8 @@ async fn start(next: &mut Option<tokio::time::Instant>, interval: Option<Duratio
 
 /// How long to warm up and measure, and at which rate.
 #[derive(Clone, Copy)]
-pub(super) struct Pace {
-    pub(super) warmup: Duration,
-    pub(super) duration: Duration,
-    pub(super) rate: Option<f64>,
+pub(crate) struct Pace {
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) rate: Option<f64>,
 }

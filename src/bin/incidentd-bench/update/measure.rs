@@ -67,7 +67,7 @@ pub(super) async fn measure_service(
 }
 
 /// One call, its answer checked: an update must advance the revision by one.
-async fn one_call(
+pub(crate) async fn one_call(
     incidents: &mut IncidentServiceClient<Channel>,
     client: &mut Client,
     operation: Operation,

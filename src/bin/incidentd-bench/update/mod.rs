@@ -36,19 +36,21 @@ use incidentd::pb::{self, incident_service_client::IncidentServiceClient};
 use tonic::transport::Channel;
 
 use self::{
-    body::body,
-    children::start_server,
-    clients::{Client, clients},
-    drive::Pace,
-    grpc_floor::grpc_floor,
-    measure::measure_service,
-    report::Report,
-    storage_floor::storage_floor,
-    tenant::{authorized, tenant},
+    body::body, grpc_floor::grpc_floor, measure::measure_service, report::Report, storage_floor::storage_floor,
+    tenant::authorized,
 };
 pub use self::{
     children::{ChildArgs, serve_child},
     grpc_floor::{EchoArgs, echo_child},
+};
+// What the `events` bench drives its load with.
+pub(crate) use self::{
+    children::{free_address, start_server},
+    clients::{Client, clients},
+    drive::{Pace, Run, drive},
+    measure::one_call,
+    report::{row, summary},
+    tenant::tenant,
 };
 use crate::BenchDb;
 
@@ -112,7 +114,7 @@ impl UpdateArgs {
 pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency > 0 && args.tenants > 0 && args.incidents_per_client > 0);
     let db = BenchDb::new(args.database_url.as_deref()).await?;
-    let (server, channel) = start_server(&db).await?;
+    let (server, channel) = start_server(&db, None).await?;
     let mut tenants = Vec::new();
     for _ in 0..args.tenants {
         tenants.push(tenant(&channel).await?);

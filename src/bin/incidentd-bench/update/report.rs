@@ -130,7 +130,7 @@ impl Report<'_> {
 }
 
 /// Throughput, latency percentiles and errors of a run.
-fn summary(run: &Run) -> Value {
+pub(crate) fn summary(run: &Run) -> Value {
     let mut all = run.all_millis();
     serde_json::json!({
         "calls": run.calls(),
@@ -162,7 +162,7 @@ fn by_operation(run: &Run) -> BTreeMap<String, Value> {
 }
 
 /// One row of the table.
-fn row(name: &str, f: &Value) {
+pub(crate) fn row(name: &str, f: &Value) {
     println!(
         "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
         f["per_second"].as_f64().unwrap_or(0.0),

@@ -2,7 +2,10 @@
 //! from the store), replayed as one transaction per update through the same
 //! driver, pool and writer discipline, with no gRPC, parsing or validation.
 
-use std::sync::Mutex;
+use std::sync::{
+    Mutex,
+    atomic::{AtomicI64, Ordering},
+};
 
 use incidentd::{
     auth::Principal,
@@ -120,23 +123,14 @@ async fn recorded_update(
 
 /// `statements` of an update that wrote `recorded` (from `recorded - 1`),
 /// made to write `revision` instead: the revision the incident row is checked
-/// against and set to, and the revision of the history row.
+/// against and set to, and the revision of the history row and of the event,
+/// which also gets an id and a number of its own.
 fn with_revision(statements: &[Statement], recorded: i64, revision: i64) -> Vec<Statement> {
     statements
         .iter()
         .map(|statement| {
             let mut statement = statement.clone();
-            let sql = statement.sql.clone();
-            let targets: Vec<(usize, i64)> = if sql.starts_with("UPDATE \"incident\"") {
-                placeholders_after(&sql, "\"revision\" = ", statement.db_backend)
-                    .into_iter()
-                    .zip([revision, revision - 1])
-                    .collect()
-            } else if sql.starts_with("INSERT INTO \"incident_revision\"") {
-                vec![(2, revision)]
-            } else {
-                Vec::new()
-            };
+            let targets = revision_targets(&statement, revision);
             if let Some(sea_orm::Values(values)) = &mut statement.values {
                 for (index, value) in targets {
                     if let Some(slot) = values.get_mut(index) {
@@ -145,9 +139,62 @@ fn with_revision(statements: &[Statement], recorded: i64, revision: i64) -> Vec<
                     }
                 }
             }
+            new_event(&mut statement);
             statement
         })
         .collect()
+}
+
+/// Where `statement` holds the revision, by value index, and what it is to be.
+fn revision_targets(statement: &Statement, revision: i64) -> Vec<(usize, i64)> {
+    let sql = &statement.sql;
+    if sql.starts_with("UPDATE \"incident\"") {
+        placeholders_after(sql, "\"revision\" = ", statement.db_backend)
+            .into_iter()
+            .zip([revision, revision - 1])
+            .collect()
+    } else if sql.starts_with("INSERT INTO \"incident_revision\"") {
+        vec![(2, revision)]
+    } else if sql.starts_with("INSERT INTO \"incident_event\"") {
+        inserted_column(sql, "\"revision\"")
+            .map(|i| (i, revision))
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Event numbers the replays take: far past any real one and each new, so
+/// that a replayed event is new to the unique index of tenant and number as
+/// a real one is. The tenant's counter still moves on in each replay, under
+/// the same row lock, by the recorded upsert.
+static EVENT_NUMBERS: AtomicI64 = AtomicI64::new(1 << 40);
+
+/// Gives the event that `statement` appends, if it is that INSERT, an id and
+/// a number of its own.
+fn new_event(statement: &mut Statement) {
+    if !statement.sql.starts_with("INSERT INTO \"incident_event\"") {
+        return;
+    }
+    let sequence = inserted_column(&statement.sql, "\"sequence\"");
+    let event_id = inserted_column(&statement.sql, "\"event_id\"");
+    if let Some(sea_orm::Values(values)) = &mut statement.values {
+        if let Some(slot) = sequence.and_then(|i| values.get_mut(i)) {
+            *slot = Value::from(EVENT_NUMBERS.fetch_add(1, Ordering::Relaxed));
+        }
+        if let Some(slot) = event_id.and_then(|i| values.get_mut(i)) {
+            *slot = Value::from(Uuid::now_v7());
+        }
+    }
+}
+
+/// The index of `column` in the column list of a one-row INSERT, which is
+/// that of its value.
+fn inserted_column(sql: &str, column: &str) -> Option<usize> {
+    let start = sql.find('(')? + 1;
+    let end = start + sql[start..].find(')')?;
+    sql[start..end].split(',').position(|c| c.trim() == column)
 }
 
 /// The value indexes of the placeholders that follow each `marker` in `sql`.

@@ -14,7 +14,7 @@ use crate::SECRET;
 
 /// One tenant's token and reference data, by id.
 #[derive(Clone)]
-pub(super) struct Tenant {
+pub(crate) struct Tenant {
     pub(super) principal: Principal,
     pub(super) token: String,
     pub(super) organizations: [String; 2],
@@ -36,7 +36,7 @@ pub(super) fn authorized<T>(token: &str, message: T) -> Request<T> {
 
 /// A new tenant with its token and reference data: two organizations, two
 /// incident types, three attributes, two users and a group.
-pub(super) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
+pub(crate) async fn tenant(channel: &Channel) -> anyhow::Result<Tenant> {
     let principal = Principal {
         tenant_id: Uuid::now_v7(),
         subject: Uuid::now_v7(),
