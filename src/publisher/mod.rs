@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     config::Redacted,
     domain::{Error, event::Event},
-    store::{Backlog, Store, now},
+    store::{Backlog, OUTBOX_BATCH, Store, now},
 };
 
 /// The subjects' first token unless configured otherwise (`--nats-subject-prefix`).
@@ -38,8 +38,8 @@ const LEASE_TTL: Duration = Duration::from_secs(15);
 const LEASE_RENEWAL: Duration = Duration::from_secs(3);
 /// How often a replica without the lease tries to take it.
 const LEASE_RETRY: Duration = Duration::from_secs(2);
-/// Events read from the outbox at once.
-const BATCH: u64 = 256;
+/// Events read from the outbox at once, and marked published at once.
+const BATCH: u64 = OUTBOX_BATCH as u64;
 /// How often the outbox is looked at for events another replica committed.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How long JetStream has to acknowledge a publish.

@@ -168,6 +168,19 @@ pub struct Backlog {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+/// The most places in the outbox one statement names: a publisher's batch.
+pub const OUTBOX_BATCH: usize = 256;
+
+/// `ids` (at most `OUTBOX_BATCH`) padded to `OUTBOX_BATCH` with -1, which is
+/// no place in the outbox: a statement that names them always has the same
+/// text, so the driver prepares it once rather than once per length.
+fn padded(ids: &[i64]) -> impl Iterator<Item = i64> + '_ {
+    ids.iter()
+        .copied()
+        .chain(std::iter::repeat(-1))
+        .take(OUTBOX_BATCH.max(ids.len()))
+}
+
 impl Store {
     /// The events not yet published, in the order they were appended (each
     /// tenant's in sequence order), at most `limit`, each with its place in
@@ -183,7 +196,8 @@ impl Store {
         rows.into_iter().map(|row| Ok((row.id, to_event(row)?))).collect()
     }
 
-    /// Marks the events at these places in the outbox published at `at`.
+    /// Marks the events at these places in the outbox (at most
+    /// `OUTBOX_BATCH`) published at `at`.
     pub async fn mark_published(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), Error> {
         if ids.is_empty() {
             return Ok(());
@@ -191,7 +205,7 @@ impl Store {
         let _slot = self.writer_slot().await;
         incident_event::Entity::update_many()
             .col_expr(incident_event::Column::PublishedAt, Expr::value(at))
-            .filter(incident_event::Column::Id.is_in(ids.iter().copied()))
+            .filter(incident_event::Column::Id.is_in(padded(ids)))
             .exec(self.connection())
             .await
             .map_err(db_error)?;

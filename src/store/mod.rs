@@ -15,7 +15,7 @@ mod reference;
 mod search;
 mod workflow;
 
-pub use events::{Backlog, EventRange};
+pub use events::{Backlog, EventRange, OUTBOX_BATCH};
 pub use incidents::{Read, Revised};
 
 use std::{
