@@ -46,6 +46,7 @@ use crate::{
     domain::Error,
     grpc,
     rest::{self, ApiError},
+    telemetry::metrics::{self, Call},
 };
 
 /// Calls served at once unless configured otherwise (`--max-concurrent-calls`).
@@ -137,11 +138,12 @@ pub fn caller(extensions: &Extensions) -> Result<Principal, Error> {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Paths that are answered whatever the load: the probes of an orchestrator.
-const PROBES: [&str; 4] = [
+const PROBES: [&str; 5] = [
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/healthz",
     "/readyz",
+    metrics::PATH,
 ];
 
 /// The one streaming call of the API, which holds a watch slot, not a call's.
@@ -219,9 +221,10 @@ where
             .map(|activity| activity.call());
         let path = request.uri().path();
         if PROBES.contains(&path) {
-            return answered(self.inner.call(request), Held::new(call, None));
+            return answered(self.inner.call(request), Held::new(call, None, None));
         }
         let grpc = grpc::is_grpc_call(request.headers());
+        let measured = Call::start(&request, grpc);
         let watch = path == WATCH_PATH;
         let tenant = if is_public(path) {
             None
@@ -232,13 +235,19 @@ where
                     request.extensions_mut().insert(principal);
                     Some(tenant)
                 }
-                Err(refusal) => return refused(refused_credentials(grpc, refusal), call),
+                Err(refusal) => {
+                    metrics::refused("UNAUTHENTICATED");
+                    return refused(refused_credentials(grpc, refusal), call, measured);
+                }
             }
         };
         let slots = if watch { &self.layer.watches } else { &self.layer.slots };
         let slot = match slots.take(tenant) {
             Ok(slot) => slot,
-            Err(error) => return refused(refusal(grpc, error), call),
+            Err(error) => {
+                metrics::refused(error.reason());
+                return refused(refusal(grpc, error), call, measured);
+            }
         };
         // Started before tonic's own grpc-timeout timer, so that this one,
         // which answers DEADLINE_EXCEEDED, expires first.
@@ -250,7 +259,7 @@ where
         let (request, arrived) = watch_body(request);
         let answer = self.inner.call(request);
         let body_timeout = self.layer.limits.body_timeout;
-        let held = Held::new(call, Some(slot));
+        let held = Held::new(call, Some(slot), Some(measured));
         Box::pin(async move {
             // Until the answer begins: a streaming call (reflection's) answers
             // before its client has sent all it will, and is not cut off.
@@ -262,10 +271,10 @@ where
             tokio::select! {
                 biased;
                 answer = answer => answer.map(|response| held.hold(response)),
-                () = late => Ok(refusal(grpc, Error::BodyTimedOut { limit: body_timeout })),
+                () = late => Ok(held.refuse(grpc, Error::BodyTimedOut { limit: body_timeout })),
                 () = deadline => {
                     tracing::warn!(limit_ms = limit.as_millis(), "a call ran past its time limit and was stopped");
-                    Ok(refusal(grpc, Error::TimedOut { limit }))
+                    Ok(held.refuse(grpc, Error::TimedOut { limit }))
                 }
             }
         })
@@ -279,8 +288,13 @@ where
     Box::pin(async move { answer.await.map(|response| held.hold(response)) })
 }
 
-fn refused<E: Send + 'static>(answer: Response<Body>, call: Option<CallGuard>) -> BoxFuture<Result<Response<Body>, E>> {
-    Box::pin(std::future::ready(Ok(Held::new(call, None).hold(answer))))
+fn refused<E: Send + 'static>(
+    answer: Response<Body>,
+    call: Option<CallGuard>,
+    measured: Call,
+) -> BoxFuture<Result<Response<Body>, E>> {
+    let held = Held::new(call, None, Some(measured));
+    Box::pin(std::future::ready(Ok(held.hold_refusal(answer))))
 }
 
 /// `error` in the caller's protocol.
@@ -431,20 +445,43 @@ impl HttpBody for Arriving {
     }
 }
 
-/// What an answer holds until it has been handed on: the call's slot and its
-/// place in its connection's count.
+/// What an answer holds until it has been handed on: the call's slot, its
+/// place in its connection's count, and its metrics, recorded then.
 struct Held {
     call: Option<CallGuard>,
     /// Freed when the answer has been handed on (or dropped).
     _slot: Option<Slot>,
+    measured: Option<Call>,
 }
 
 impl Held {
-    fn new(call: Option<CallGuard>, slot: Option<Slot>) -> Self {
-        Self { call, _slot: slot }
+    fn new(call: Option<CallGuard>, slot: Option<Slot>, measured: Option<Call>) -> Self {
+        Self {
+            call,
+            _slot: slot,
+            measured,
+        }
+    }
+
+    /// `error` in place of the answer, counted as a refusal by its reason.
+    fn refuse(self, grpc: bool, error: Error) -> Response<Body> {
+        metrics::refused(error.reason());
+        self.hold_refusal(refusal(grpc, error))
+    }
+
+    /// Holds a refusal of this layer's own, which no route answered.
+    fn hold_refusal(self, response: Response<Body>) -> Response<Body> {
+        self.hold_answered(response, false)
     }
 
     fn hold(self, response: Response<Body>) -> Response<Body> {
+        self.hold_answered(response, true)
+    }
+
+    fn hold_answered(mut self, response: Response<Body>, routed: bool) -> Response<Body> {
+        if let Some(measured) = self.measured.as_mut() {
+            measured.answered(&response, routed);
+        }
         response.map(|body| {
             Body::new(Handing {
                 body,
@@ -491,7 +528,15 @@ impl HttpBody for Handing {
                         this.rest = data;
                         Some(Ok(this.chunk()))
                     }
-                    Err(trailers) => Some(Ok(trailers)),
+                    Err(trailers) => {
+                        if let (Some(measured), Some(map)) = (
+                            this.held.as_mut().and_then(|held| held.measured.as_mut()),
+                            trailers.trailers_ref(),
+                        ) {
+                            measured.trailers(map);
+                        }
+                        Some(Ok(trailers))
+                    }
                 },
                 other => other,
             }

@@ -22,6 +22,7 @@ pub mod rest;
 mod server;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 pub use admission::Limits;
 pub use config::{AuthConfig, AuthKey, Config, EventsConfig};

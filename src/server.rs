@@ -16,6 +16,7 @@ use crate::{
     conn, demo, grpc, pb, rest,
     service::Service,
     store::Store,
+    telemetry,
 };
 
 /// How long closing the database may take at shutdown.
@@ -38,10 +39,13 @@ pub struct App {
     pub verifier: Arc<Verifier>,
     pub limits: Limits,
     pub events: EventsConfig,
+    /// Where `/metrics` is served besides the service's port.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Connects, migrates, loads the verifier and seeds the demo tenant where due.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
+    telemetry::metrics::install();
     let store = config.connect().await?;
     store.migrate().await.context("migrating the database")?;
     let verifier = Arc::new(config.verifier()?);
@@ -53,6 +57,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         verifier,
         limits: config.limits,
         events: config.events.clone(),
+        metrics_listen: config.metrics_listen,
     })
 }
 
@@ -134,6 +139,27 @@ async fn maintain(service: Service, events: EventsConfig, mut stopping: watch::R
     }
 }
 
+/// Serves `/metrics` alone on `address` until shutdown begins.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    router: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("--metrics-listen {address}: binding"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving metrics");
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+            tracing::warn!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
 /// Reflection (v1 or v1alpha) over our services, health and the error details.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
@@ -180,7 +206,11 @@ pub async fn serve(
     tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
     let api = grpc::Api::new(app.service.clone());
     let mut stopping = stop_rx.clone();
-    let rest = rest::router(app.service.clone(), MAX_MESSAGE_BYTES);
+    let metrics = telemetry::metrics::router(app.service.store().clone(), app.events.nats.is_some());
+    if let Some(address) = app.metrics_listen {
+        serve_metrics(address, metrics.clone(), stop_rx.clone()).await?;
+    }
+    let rest = rest::router(app.service.clone(), MAX_MESSAGE_BYTES).merge(metrics);
     let server = tonic::transport::Server::builder()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)

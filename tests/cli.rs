@@ -134,6 +134,7 @@ fn serve_refuses_limits_it_cannot_keep() {
         ("--nats-subject-prefix", "incidents.>"),
         ("--nats-subject-prefix", "a..b"),
         ("--nats-stream", "events.all"),
+        ("--metrics-listen", "localhost"),
     ] {
         let output = incidentd(dir.path(), &["serve", flag, value]);
         assert_eq!(output.status.code(), Some(2), "{flag} {value}: clap's usage error");

@@ -144,6 +144,10 @@ pub struct Serve {
     /// are published, at least until they are).
     #[arg(long, env = "INCIDENTD_EVENT_RETENTION", value_name = "DURATION", default_value_t = crate::service::DEFAULT_EVENT_RETENTION.into())]
     pub event_retention: humantime::Duration,
+    /// Serve `GET /metrics` (Prometheus) on this address too, besides the
+    /// service's own port.
+    #[arg(long, env = "INCIDENTD_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Publish every change event to NATS JetStream at this URL
     /// (`nats://HOST:PORT`), as a CloudEvent; off when not set.
     #[arg(long, env = "INCIDENTD_NATS_URL", value_name = "URL", hide_env_values = true, value_parser = nats_url)]
@@ -193,6 +197,7 @@ impl Serve {
                     stream: self.nats_stream.clone(),
                 }),
             },
+            metrics_listen: self.metrics_listen,
             ..self.common.to_config()
         }
     }
@@ -288,6 +293,7 @@ impl Common {
             rate_limit: None,
             limits: crate::Limits::default(),
             events: crate::EventsConfig::default(),
+            metrics_listen: None,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct Config {
     pub limits: Limits,
     /// How change events are watched and kept.
     pub events: EventsConfig,
+    /// Where `/metrics` is served besides the service's own port.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// How change events are watched, kept and published.

@@ -14,8 +14,9 @@ mod stages;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequestParts, Path, State},
+    extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State},
     http::{HeaderMap, StatusCode, header, request::Parts},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -136,8 +137,18 @@ pub fn router(service: Service, max_body: usize) -> Router {
             OPENAPI_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
+        .route_layer(middleware::from_fn(tag_route))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+}
+
+/// Puts the route template an answer came from on it, for the metrics the
+/// admission layer records: a label of a closed set, never the raw path.
+async fn tag_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let route = crate::telemetry::metrics::Route(matched.as_str().to_owned());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(route);
+    response
 }
 
 /// Every route, each with its part of the OpenAPI document.

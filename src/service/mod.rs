@@ -76,8 +76,11 @@ impl TenantLimiter {
     }
 
     fn check(&self, tenant_id: Uuid) -> Result<(), Error> {
-        self.0.check_key(&tenant_id).map_err(|not_until| Error::RateLimited {
-            retry_after: not_until.wait_time_from(self.0.clock().now()),
+        self.0.check_key(&tenant_id).map_err(|not_until| {
+            crate::telemetry::metrics::refused("RATE_LIMITED");
+            Error::RateLimited {
+                retry_after: not_until.wait_time_from(self.0.clock().now()),
+            }
         })
     }
 }

@@ -66,6 +66,8 @@ pub struct Store {
     /// Told the tenant of every commit that appended events, for the watches
     /// of this process.
     committed: broadcast::Sender<Uuid>,
+    /// The SQLite write-ahead log's file; `None` on PostgreSQL.
+    wal: Option<Arc<std::path::PathBuf>>,
 }
 
 /// Commits the watches of this process may lag behind before they look in
@@ -83,6 +85,7 @@ pub(crate) struct Write {
     /// The events of the changes written, appended at commit.
     events: Mutex<Vec<entity::incident_event::ActiveModel>>,
     committed: broadcast::Sender<Uuid>,
+    begun: std::time::Instant,
 }
 
 impl Write {
@@ -96,6 +99,7 @@ impl Write {
             new_tenant,
             events,
             committed,
+            begun,
         } = self;
         let events = events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         let announce = !events.is_empty();
@@ -103,6 +107,7 @@ impl Write {
             events::append(&txn, tenant_id, events).await?;
         }
         txn.commit().await.map_err(db_error)?;
+        crate::telemetry::metrics::transaction(begun.elapsed());
         if let Some((known, tenant_id)) = new_tenant
             && let Ok(mut known) = known.lock()
         {
@@ -154,6 +159,7 @@ impl Store {
             tenants: Arc::default(),
             page_token_key: Arc::default(),
             committed: broadcast::channel(COMMITS_BUFFERED).0,
+            wal: sqlite.then(|| Arc::new(wal_file(url))),
         })
     }
 
@@ -214,6 +220,25 @@ impl Store {
         &self.db
     }
 
+    /// The pool's connections in use and idle.
+    pub fn pool_connections(&self) -> (usize, usize) {
+        let (size, idle) = if self.is_sqlite() {
+            let pool = self.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        } else {
+            let pool = self.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        };
+        ((size as usize).saturating_sub(idle), idle)
+    }
+
+    /// The size of the SQLite write-ahead log (0 when there is none); `None`
+    /// on PostgreSQL.
+    pub fn wal_bytes(&self) -> Option<u64> {
+        let wal = self.wal.as_ref()?;
+        Some(std::fs::metadata(wal.as_path()).map(|m| m.len()).unwrap_or(0))
+    }
+
     /// Starts a write transaction for a tenant (`BEGIN IMMEDIATE` on SQLite).
     /// Tenants are not created explicitly: the first write of a new `tenant_id`
     /// adds its row, its `Unknown` incident type and its default workflow, in
@@ -235,6 +260,7 @@ impl Store {
             new_tenant,
             events: Mutex::default(),
             committed: self.committed.clone(),
+            begun: std::time::Instant::now(),
         })
     }
 
@@ -332,6 +358,13 @@ pub(crate) fn unknown_incident_type(tenant_id: Uuid) -> crate::domain::reference
         id: unknown_incident_type_id(tenant_id),
         name: UNKNOWN_INCIDENT_TYPE.to_owned(),
     }
+}
+
+/// The write-ahead log of the SQLite database at `url` (`sqlite://PATH?…`).
+fn wal_file(url: &str) -> std::path::PathBuf {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    std::path::PathBuf::from(format!("{path}-wal"))
 }
 
 /// The current time at the microsecond precision both databases keep.

@@ -202,6 +202,7 @@ pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
         rate_limit: None,
         limits: incidentd::Limits::default(),
         events: incidentd::EventsConfig::default(),
+        metrics_listen: None,
     }
 }
 

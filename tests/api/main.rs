@@ -11,6 +11,7 @@ mod hostile;
 mod incidents;
 mod limits;
 mod links;
+mod metrics;
 mod nats;
 mod outage;
 mod process;

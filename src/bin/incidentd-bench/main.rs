@@ -388,6 +388,7 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
         rate_limit: None,
         limits: incidentd::Limits::default(),
         events: incidentd::EventsConfig::default(),
+        metrics_listen: None,
     };
     let app = incidentd::build(&config).await?;
     let actor = Principal {

@@ -1,0 +1,3 @@
+//! What the server tells those who run it: Prometheus metrics.
+
+pub mod metrics;
