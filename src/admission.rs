@@ -38,6 +38,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
 use tonic::body::Body;
 use tower::{Layer, Service};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -46,7 +47,11 @@ use crate::{
     domain::Error,
     grpc,
     rest::{self, ApiError},
-    telemetry::metrics::{self, Call},
+    telemetry::{
+        self,
+        metrics::{self, Call},
+        trace::Trace,
+    },
 };
 
 /// Calls served at once unless configured otherwise (`--max-concurrent-calls`).
@@ -215,16 +220,16 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        let call = request
-            .extensions()
-            .get::<Arc<Activity>>()
-            .map(|activity| activity.call());
+        let activity = request.extensions().get::<Arc<Activity>>().cloned();
+        let call = activity.as_ref().map(|activity| activity.call());
         let path = request.uri().path();
         if PROBES.contains(&path) {
             return answered(self.inner.call(request), Held::new(call, None, None));
         }
         let grpc = grpc::is_grpc_call(request.headers());
-        let measured = Call::start(&request, grpc);
+        let trace = Trace::of(request.headers());
+        let span = telemetry::call_span(&request, &trace, activity.as_deref().and_then(Activity::client));
+        let measured = Call::start(&request, grpc, span.clone(), trace);
         let watch = path == WATCH_PATH;
         let tenant = if is_public(path) {
             None
@@ -257,27 +262,30 @@ where
         };
         let deadline = tokio::time::sleep(limit);
         let (request, arrived) = watch_body(request);
-        let answer = self.inner.call(request);
+        let answer = span.in_scope(|| self.inner.call(request));
         let body_timeout = self.layer.limits.body_timeout;
         let held = Held::new(call, Some(slot), Some(measured));
-        Box::pin(async move {
-            // Until the answer begins: a streaming call (reflection's) answers
-            // before its client has sent all it will, and is not cut off.
-            let late = async {
-                if tokio::time::timeout(body_timeout, arrived).await.is_ok() {
-                    std::future::pending::<()>().await;
-                }
-            };
-            tokio::select! {
-                biased;
-                answer = answer => answer.map(|response| held.hold(response)),
-                () = late => Ok(held.refuse(grpc, Error::BodyTimedOut { limit: body_timeout })),
-                () = deadline => {
-                    tracing::warn!(limit_ms = limit.as_millis(), "a call ran past its time limit and was stopped");
-                    Ok(held.refuse(grpc, Error::TimedOut { limit }))
+        Box::pin(
+            async move {
+                // Until the answer begins: a streaming call (reflection's) answers
+                // before its client has sent all it will, and is not cut off.
+                let late = async {
+                    if tokio::time::timeout(body_timeout, arrived).await.is_ok() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    answer = answer => answer.map(|response| held.hold(response)),
+                    () = late => Ok(held.refuse(grpc, Error::BodyTimedOut { limit: body_timeout })),
+                    () = deadline => {
+                        tracing::warn!(limit_ms = limit.as_millis(), "a call ran past its time limit and was stopped");
+                        Ok(held.refuse(grpc, Error::TimedOut { limit }))
+                    }
                 }
             }
-        })
+            .instrument(span),
+        )
     }
 }
 
@@ -478,9 +486,9 @@ impl Held {
         self.hold_answered(response, true)
     }
 
-    fn hold_answered(mut self, response: Response<Body>, routed: bool) -> Response<Body> {
+    fn hold_answered(mut self, mut response: Response<Body>, routed: bool) -> Response<Body> {
         if let Some(measured) = self.measured.as_mut() {
-            measured.answered(&response, routed);
+            measured.answered(&mut response, routed);
         }
         response.map(|body| {
             Body::new(Handing {

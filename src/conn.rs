@@ -34,6 +34,8 @@ use tokio::{
 use tokio_stream::{Stream, StreamExt, wrappers::TcpListenerStream};
 use tonic::transport::server::Connected;
 
+use crate::tls::Tls;
+
 /// Connections open at once unless configured otherwise (`--max-connections`).
 pub(crate) const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 /// How long a connection may carry no call unless configured otherwise (`--idle-timeout`).
@@ -64,8 +66,59 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// The connections accepted on `listener`, each watched as `limits` say, and
+/// with `tls`, handed on once their handshake is done.
+pub fn incoming(
+    listener: TcpListener,
+    limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
+) -> impl Stream<Item = io::Result<Io>> {
+    let accepted = accepted(listener, limits);
+    match tls {
+        None => futures_util::StreamExt::left_stream(accepted.map(|conn| conn.map(Io::Plain))),
+        Some(tls) => futures_util::StreamExt::right_stream(handshaken(accepted, tls)),
+    }
+}
+
+/// The connections of `accepted` whose TLS handshake succeeds. Handshakes run
+/// side by side, each bounded by the connection's idle and write timeouts,
+/// and each connection counts towards the limit while it shakes hands.
+fn handshaken(
+    accepted: impl Stream<Item = io::Result<Conn>> + Send + 'static,
+    tls: Arc<Tls>,
+) -> impl Stream<Item = io::Result<Io>> {
+    let handshakes = tokio::task::JoinSet::new();
+    futures_util::stream::unfold(
+        (Box::pin(accepted), handshakes, tls),
+        |(mut accepted, mut handshakes, tls)| async move {
+            loop {
+                tokio::select! {
+                    next = accepted.next() => match next? {
+                        Ok(conn) => {
+                            let acceptor = tls.acceptor();
+                            handshakes.spawn(async move { acceptor.accept(conn).await });
+                        }
+                        Err(error) => return Some((Err(error), (accepted, handshakes, tls))),
+                    },
+                    Some(done) = handshakes.join_next(), if !handshakes.is_empty() => match done {
+                        Ok(Ok(stream)) => {
+                            let io = Io::tls(stream);
+                            return Some((Ok(io), (accepted, handshakes, tls)));
+                        }
+                        Ok(Err(error)) => {
+                            crate::telemetry::metrics::refused("TLS_HANDSHAKE");
+                            tracing::debug!(%error, "connection closed: TLS handshake failed");
+                        }
+                        Err(error) => tracing::debug!(%error, "a TLS handshake task ended"),
+                    },
+                }
+            }
+        },
+    )
+}
+
 /// The connections accepted on `listener`, each watched as `limits` say.
-pub fn incoming(listener: TcpListener, limits: ConnectionLimits) -> impl Stream<Item = io::Result<Conn>> {
+fn accepted(listener: TcpListener, limits: ConnectionLimits) -> impl Stream<Item = io::Result<Conn>> {
     let open = Arc::new(AtomicUsize::new(0));
     TcpListenerStream::new(listener).filter_map(move |accepted| {
         let stream = match accepted {
@@ -101,6 +154,8 @@ pub struct Activity {
     epoch: Instant,
     /// The connection's reader, woken when a deadline may have changed.
     reader: AtomicWaker,
+    /// The subject of the client's TLS certificate, when it showed one.
+    client: std::sync::OnceLock<String>,
 }
 
 impl Activity {
@@ -111,7 +166,13 @@ impl Activity {
             last_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             reader: AtomicWaker::new(),
+            client: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The subject of the client's TLS certificate, when it showed one.
+    pub fn client(&self) -> Option<&str> {
+        self.client.get().map(String::as_str)
     }
 
     fn touch(&self) {
@@ -307,5 +368,87 @@ impl AsyncWrite for Conn {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// A connection as hyper sees it: the socket, or TLS over it.
+pub enum Io {
+    Plain(Conn),
+    Tls(Box<tokio_rustls::server::TlsStream<Conn>>),
+}
+
+impl Io {
+    fn tls(stream: tokio_rustls::server::TlsStream<Conn>) -> Self {
+        let (conn, session) = stream.get_ref();
+        if let Some(subject) = session
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(crate::tls::subject)
+        {
+            tracing::debug!(client = %subject, "TLS connection with a client certificate");
+            let _ = conn.activity.client.set(subject);
+        }
+        Self::Tls(Box::new(stream))
+    }
+}
+
+impl Connected for Io {
+    type ConnectInfo = Arc<Activity>;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        match self {
+            Io::Plain(conn) => conn.connect_info(),
+            Io::Tls(stream) => stream.get_ref().0.connect_info(),
+        }
+    }
+}
+
+impl AsyncRead for Io {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(conn) => Pin::new(conn).poll_read(cx, buf),
+            Io::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(conn) => Pin::new(conn).poll_write(cx, buf),
+            Io::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(conn) => Pin::new(conn).poll_write_vectored(cx, bufs),
+            Io::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Io::Plain(conn) => conn.is_write_vectored(),
+            Io::Tls(stream) => stream.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(conn) => Pin::new(conn).poll_flush(cx),
+            Io::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(conn) => Pin::new(conn).poll_shutdown(cx),
+            Io::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
     }
 }

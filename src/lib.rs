@@ -23,6 +23,7 @@ mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use admission::Limits;
 pub use config::{AuthConfig, AuthKey, Config, EventsConfig};

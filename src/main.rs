@@ -5,7 +5,6 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use incidentd::{auth::claims_for, config};
-use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -26,11 +25,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC server and the REST gateway (what a bare `incidentd` does).
-    Serve(config::Serve),
+    Serve(Box<config::Serve>),
     /// Bring the database schema up to date, then exit.
     Migrate(config::Common),
     /// Print a bearer token signed with the configured or development key.
     Token(TokenArgs),
+}
+
+impl Command {
+    /// The flags every command takes.
+    fn common(&self) -> &config::Common {
+        match self {
+            Command::Serve(args) => &args.common,
+            Command::Migrate(common) => common,
+            Command::Token(args) => &args.common,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -61,12 +71,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let command = cli.command.unwrap_or(Command::Serve(Box::new(cli.serve)));
+    incidentd::telemetry::init_logs(command.common().log_format);
     match command {
         Command::Serve(args) => {
             let app = incidentd::build(&args.to_config()).await?;

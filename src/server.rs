@@ -41,11 +41,14 @@ pub struct App {
     pub events: EventsConfig,
     /// Where `/metrics` is served besides the service's port.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// TLS on the service's port, read at start; `None`: plaintext.
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 /// Connects, migrates, loads the verifier and seeds the demo tenant where due.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     telemetry::metrics::install();
+    let tls = config.tls.clone().map(crate::tls::Tls::load).transpose()?;
     let store = config.connect().await?;
     store.migrate().await.context("migrating the database")?;
     let verifier = Arc::new(config.verifier()?);
@@ -58,6 +61,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         limits: config.limits,
         events: config.events.clone(),
         metrics_listen: config.metrics_listen,
+        tls,
     })
 }
 
@@ -203,7 +207,14 @@ pub async fn serve(
         service.stop_watches();
     });
 
-    tracing::info!(address = %listener.local_addr()?, "serving gRPC and REST");
+    if let Some(tls) = &app.tls {
+        tokio::spawn(tls.clone().watch(stop_rx.clone()));
+    }
+    tracing::info!(
+        address = %listener.local_addr()?,
+        tls = app.tls.as_ref().map(|tls| if tls.requires_client_certificates() { "mutual" } else { "on" }).unwrap_or("off"),
+        "serving gRPC and REST"
+    );
     let api = grpc::Api::new(app.service.clone());
     let mut stopping = stop_rx.clone();
     let metrics = telemetry::metrics::router(app.service.store().clone(), app.events.nats.is_some());
@@ -225,9 +236,12 @@ pub async fn serve(
         .add_service(reflection().build_v1alpha()?)
         .add_service(IncidentServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .add_service(ReferenceDataServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        .serve_with_incoming_shutdown(conn::incoming(listener, app.limits.connections), async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        });
+        .serve_with_incoming_shutdown(
+            conn::incoming(listener, app.limits.connections, app.tls.clone()),
+            async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            },
+        );
     let mut grace = stop_rx;
     tokio::select! {
         result = server => result?,

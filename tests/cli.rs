@@ -145,3 +145,29 @@ fn serve_refuses_limits_it_cannot_keep() {
         );
     }
 }
+
+#[test]
+fn serve_takes_tls_files_only_in_pairs_and_names_the_flag_of_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, missing) in [
+        (&["--tls-cert", "server.pem"][..], "--tls-key <PEM_FILE>"),
+        (&["--tls-key", "server.key"][..], "--tls-cert <PEM_FILE>"),
+        (&["--tls-client-ca", "clients.pem"][..], "--tls-cert <PEM_FILE>"),
+    ] {
+        let output = incidentd(dir.path(), &[&["serve"][..], args].concat());
+        assert_eq!(output.status.code(), Some(2), "{args:?}: clap's usage error");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("the following required arguments were not provided") && stderr.contains(missing),
+            "{stderr}"
+        );
+    }
+    // A file that is not there: an error at start, naming the flag.
+    let output = incidentd(
+        dir.path(),
+        &["serve", "--tls-cert", "missing.pem", "--tls-key", "missing.key"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-cert missing.pem: cannot be read"), "{stderr}");
+}

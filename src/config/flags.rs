@@ -22,6 +22,10 @@ pub struct Common {
     /// `incidents.db` in the data directory, created on first start.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Redacted>,
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object per line) for log pipelines.
+    #[arg(long, env = "INCIDENTD_LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: crate::telemetry::LogFormat,
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -148,6 +152,21 @@ pub struct Serve {
     /// service's own port.
     #[arg(long, env = "INCIDENTD_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve gRPC and REST over TLS with this certificate chain (PEM, leaf
+    /// first); re-read on SIGHUP or when the file changes.
+    #[arg(long, env = "INCIDENTD_TLS_CERT", value_name = "PEM_FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "INCIDENTD_TLS_KEY", value_name = "PEM_FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA of this file (PEM): mutual TLS.
+    #[arg(
+        long,
+        env = "INCIDENTD_TLS_CLIENT_CA",
+        value_name = "PEM_FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
     /// Publish every change event to NATS JetStream at this URL
     /// (`nats://HOST:PORT`), as a CloudEvent; off when not set.
     #[arg(long, env = "INCIDENTD_NATS_URL", value_name = "URL", hide_env_values = true, value_parser = nats_url)]
@@ -198,6 +217,15 @@ impl Serve {
                 }),
             },
             metrics_listen: self.metrics_listen,
+            tls: self
+                .tls_cert
+                .as_ref()
+                .zip(self.tls_key.as_ref())
+                .map(|(cert, key)| crate::tls::TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                }),
             ..self.common.to_config()
         }
     }
@@ -294,6 +322,7 @@ impl Common {
             limits: crate::Limits::default(),
             events: crate::EventsConfig::default(),
             metrics_listen: None,
+            tls: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Where `/metrics` is served besides the service's own port.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// TLS on the service's port; `None`: plaintext.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// How change events are watched, kept and published.

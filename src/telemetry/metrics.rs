@@ -209,9 +209,12 @@ const STREAMS: [&str; 4] = [
 pub struct Route(pub String);
 
 /// One call, from its admission until its answer has been handed on in full
-/// (or dropped): recorded when dropped.
+/// (or dropped): recorded, and logged in its span, when dropped.
 pub struct Call {
     started: Instant,
+    span: tracing::Span,
+    /// Answered with its `traceparent`.
+    trace: super::trace::Trace,
     kind: Kind,
     /// Kept out of the latency histogram.
     streaming: bool,
@@ -233,7 +236,7 @@ enum Kind {
 
 impl Call {
     /// A call starting now, by what its request says it is.
-    pub fn start<B>(request: &Request<B>, grpc: bool) -> Self {
+    pub fn start<B>(request: &Request<B>, grpc: bool, span: tracing::Span, trace: super::trace::Trace) -> Self {
         let path = request.uri().path();
         let kind = if grpc {
             let (service, method) = GRPC_METHODS
@@ -256,6 +259,8 @@ impl Call {
         gauge!("incidentd_calls_in_flight", "kind" => kind_label(streaming)).increment(1.0);
         Self {
             started: Instant::now(),
+            span,
+            trace,
             kind,
             streaming,
         }
@@ -263,8 +268,9 @@ impl Call {
 
     /// Notes what the answer's head says: the status, the route (REST; a
     /// refusal by the admission layer has none) or a trailers-only
-    /// `grpc-status`.
-    pub fn answered<B>(&mut self, response: &Response<B>, routed: bool) {
+    /// `grpc-status`; and puts the call's `traceparent` on it.
+    pub fn answered<B>(&mut self, response: &mut Response<B>, routed: bool) {
+        self.trace.inject(response.headers_mut());
         match &mut self.kind {
             Kind::Grpc { code, .. } => {
                 if let Some(status) = grpc_status(response.headers()) {
@@ -297,6 +303,7 @@ impl Drop for Call {
     fn drop(&mut self) {
         let seconds = self.started.elapsed().as_secs_f64();
         let streaming = self.streaming;
+        let span = &self.span;
         gauge!("incidentd_calls_in_flight", "kind" => kind_label(streaming)).decrement(1.0);
         match &mut self.kind {
             Kind::Grpc { service, method, code } => {
@@ -311,10 +318,14 @@ impl Drop for Call {
                 if !streaming {
                     histogram!("grpc_server_handling_seconds", &labels[..2]).record(seconds);
                 }
+                tracing::info!(target: ACCESS, parent: span, code, ms = millis(seconds), "answered");
             }
             Kind::Rest { method, route, status } => {
-                let status = status.map(|s| s.to_string()).unwrap_or_else(|| "499".to_owned());
+                // An answer that never began was cut off: the client went (nginx's 499).
+                let status = status.unwrap_or(499);
                 let route = std::mem::take(route);
+                tracing::info!(target: ACCESS, parent: span, route, status, ms = millis(seconds), "answered");
+                let status = status.to_string();
                 counter!("http_server_requests_total", "method" => *method, "route" => route.clone(), "status" => status)
                     .increment(1);
                 histogram!("http_server_request_duration_seconds", "method" => *method, "route" => route)
@@ -322,6 +333,15 @@ impl Drop for Call {
             }
         }
     }
+}
+
+/// The target of the one line logged for each call as it ends (silenced by
+/// `RUST_LOG=info,incidentd::access=warn`).
+const ACCESS: &str = "incidentd::access";
+
+/// Seconds as milliseconds to the microsecond, for the logs.
+fn millis(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1e3
 }
 
 /// The in-flight gauge's kind: a stream that may last for hours, or a call.

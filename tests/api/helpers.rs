@@ -14,7 +14,10 @@ use incidentd::{
 };
 use sea_orm::{ConnectionTrait, Database};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::{Code, Request, Status, transport::Channel};
+use tonic::{
+    Code, Request, Status,
+    transport::{Channel, Endpoint},
+};
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
@@ -203,6 +206,7 @@ pub fn config_for(db: &TestDb, auth: AuthConfig) -> Config {
         limits: incidentd::Limits::default(),
         events: incidentd::EventsConfig::default(),
         metrics_listen: None,
+        tls: None,
     }
 }
 
@@ -213,6 +217,16 @@ pub async fn spawn_with(db: TestDb, auth: AuthConfig) -> TestApp {
 
 /// A server on `db` started from `config` (made by `config_for`, then changed).
 pub async fn spawn_configured(db: TestDb, config: Config) -> TestApp {
+    spawn_reached(db, config, plaintext).await
+}
+
+/// A server on `db` started from `config`, its clients connected through the
+/// endpoint `reach` makes of its address (over TLS, say).
+pub async fn spawn_reached(
+    db: TestDb,
+    config: Config,
+    reach: impl FnOnce(std::net::SocketAddr) -> Endpoint,
+) -> TestApp {
     let app = incidentd::build(&config).await.expect("app builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -220,31 +234,40 @@ pub async fn spawn_configured(db: TestDb, config: Config) -> TestApp {
     let server = tokio::spawn(incidentd::serve(app, listener, async move {
         let _ = stopped.await;
     }));
-    let mut app = connect_to(address, db).await;
+    let channel = reach(address).connect().await.expect("connect");
+    let mut app = TestApp::on(channel, address, db);
     app.stop = Some(stop);
     app.server = Some(server);
     app
 }
 
+/// The plaintext endpoint of a server at `address`.
+pub fn plaintext(address: std::net::SocketAddr) -> Endpoint {
+    Channel::from_shared(format!("http://{address}")).expect("uri")
+}
+
 /// Clients of a server already listening at `address` on `db`, for a new
 /// tenant; a server started elsewhere (another process) is not stopped by them.
 pub async fn connect_to(address: std::net::SocketAddr, db: TestDb) -> TestApp {
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    TestApp {
-        tenant_id: Uuid::now_v7(),
-        user_id: Uuid::now_v7(),
-        incidents: IncidentServiceClient::new(channel.clone()),
-        reference: ReferenceDataServiceClient::new(channel.clone()),
-        channel,
-        address,
-        base_url: format!("http://{address}"),
-        db,
-        stop: None,
-        server: None,
+    let channel = plaintext(address).connect().await.expect("connect");
+    TestApp::on(channel, address, db)
+}
+
+impl TestApp {
+    /// Clients on `channel` of the server at `address`, for a new tenant.
+    fn on(channel: Channel, address: std::net::SocketAddr, db: TestDb) -> TestApp {
+        TestApp {
+            tenant_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            incidents: IncidentServiceClient::new(channel.clone()),
+            reference: ReferenceDataServiceClient::new(channel.clone()),
+            channel,
+            address,
+            base_url: format!("http://{address}"),
+            db,
+            stop: None,
+            server: None,
+        }
     }
 }
 

@@ -23,4 +23,6 @@ mod schema;
 mod search;
 mod server;
 mod stages;
+mod tls;
+mod trace;
 mod validation;

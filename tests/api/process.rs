@@ -17,7 +17,22 @@ pub fn free_address() -> SocketAddr {
 
 /// Starts `incidentd serve` on `db` at `address`, and waits until it serves.
 pub async fn start(db: &TestDb, address: SocketAddr, extra: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_incidentd"))
+    let mut child = launch(db, address, extra);
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("status") {
+            panic!("the server exited at start: {status}");
+        }
+        if serving(address).await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not serve within 30 s");
+}
+
+/// Starts `incidentd serve` on `db` at `address`, without waiting.
+pub fn launch(db: &TestDb, address: SocketAddr, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_incidentd"))
         .arg("serve")
         .args(["--listen", &address.to_string(), "--database-url", db.url()])
         .arg("--data-dir")
@@ -31,17 +46,7 @@ pub async fn start(db: &TestDb, address: SocketAddr, extra: &[&str]) -> Child {
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("the server starts");
-    for _ in 0..600 {
-        if let Some(status) = child.try_wait().expect("status") {
-            panic!("the server exited at start: {status}");
-        }
-        if serving(address).await {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not serve within 30 s");
+        .expect("the server starts")
 }
 
 async fn serving(address: SocketAddr) -> bool {

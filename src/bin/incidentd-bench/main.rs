@@ -389,6 +389,7 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
         limits: incidentd::Limits::default(),
         events: incidentd::EventsConfig::default(),
         metrics_listen: None,
+        tls: None,
     };
     let app = incidentd::build(&config).await?;
     let actor = Principal {

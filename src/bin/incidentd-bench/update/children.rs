@@ -53,6 +53,7 @@ pub async fn serve_child(args: ChildArgs) -> anyhow::Result<()> {
             ..EventsConfig::default()
         },
         metrics_listen: None,
+        tls: None,
     };
     let app = incidentd::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
